@@ -1,0 +1,348 @@
+import { createElement } from "react";
+import type { Prisma } from "@prisma/client";
+import * as AccountExists from "#emails/account-exists";
+import * as EmailChange from "#emails/email-change";
+import * as EmailChangedNotice from "#emails/email-changed-notice";
+import { maskEmail } from "#emails/mask";
+import * as NewSignIn from "#emails/new-sign-in";
+import * as PasswordChanged from "#emails/password-changed";
+import * as PasswordReset from "#emails/password-reset";
+import * as Verification from "#emails/verification";
+import {
+  createSession,
+  hashToken,
+  generateSessionToken,
+  invalidateUserSessions,
+  type ClientInfo,
+} from "#app/models/session.server";
+import {
+  createVerification,
+  resendCooldown,
+  VERIFICATION_MINUTES,
+  verifyCode,
+  verifyLinkToken,
+} from "#app/models/verification.server";
+import { prisma } from "#app/utils/db.server";
+import { sendEmail } from "#app/utils/email.server";
+import { env } from "#app/utils/env.server";
+import { logger } from "#app/utils/logger.server";
+import { hashPassword, verifyPassword } from "#app/utils/password.server";
+
+// Account life cycle: sign-up, proof of address, sign-in, password reset and changes.
+// Every answer that could reveal whether an address has an account is the same either way.
+
+export const RESET_MINUTES = 60;
+
+const url = (path: string) => `${env.APP_URL}${path}`;
+
+async function sendVerificationEmail(user: { id: string; displayName: string }, email: string) {
+  const { code, linkToken } = await createVerification(user.id, "signup", email);
+  const props = {
+    displayName: user.displayName,
+    code,
+    link: url(`/verify?token=${linkToken}`),
+    expiresInMinutes: VERIFICATION_MINUTES,
+  };
+  await sendEmail({
+    to: email,
+    subject: Verification.subject(props),
+    react: createElement(Verification.VerificationEmail, props),
+    tag: "verification",
+  });
+}
+
+export type SignupInput = {
+  email: string;
+  password: string;
+  displayName: string;
+  country: string;
+  phone: string | null;
+};
+
+/**
+ * Creates an unverified account and emails its code. For an address that already has an account
+ * the caller sees the same outcome: the owner gets an "account exists" email instead.
+ */
+export async function registerAccount(input: SignupInput) {
+  const passwordHash = await hashPassword(input.password);
+  const existing = await prisma.user.findUnique({ where: { email: input.email }, select: { id: true } });
+  if (existing) {
+    const props = { loginUrl: url("/login"), resetUrl: url("/forgot-password") };
+    await sendEmail({
+      to: input.email,
+      subject: AccountExists.subject(props),
+      react: createElement(AccountExists.AccountExistsEmail, props),
+      tag: "account-exists",
+    });
+    logger.info("account.signup_existing", { userId: existing.id });
+    return;
+  }
+  const now = new Date();
+  let user: { id: string; displayName: string };
+  try {
+    user = await prisma.user.create({
+      data: {
+        email: input.email,
+        displayName: input.displayName,
+        country: input.country,
+        phone: input.phone,
+        ageConfirmedAt: now,
+        termsAcceptedAt: now,
+        password: { create: { hash: passwordHash } },
+      },
+      select: { id: true, displayName: true },
+    });
+  } catch (error) {
+    // Two sign-ups for one address at once: the loser behaves like an existing account.
+    if ((error as Prisma.PrismaClientKnownRequestError).code === "P2002") return;
+    throw error;
+  }
+  logger.info("account.created", { userId: user.id });
+  await sendVerificationEmail(user, input.email);
+}
+
+/** Sends a fresh code to an unverified member, at most once a minute. */
+export async function resendSignupVerification(userId: string) {
+  const user = await prisma.user.findUnique({
+    where: { id: userId },
+    select: { id: true, displayName: true, email: true, emailVerifiedAt: true },
+  });
+  if (!user || user.emailVerifiedAt) return { status: "already_verified" as const };
+  const wait = await resendCooldown(userId, "signup");
+  if (wait > 0) return { status: "cooldown" as const, seconds: wait };
+  await sendVerificationEmail(user, user.email);
+  return { status: "sent" as const };
+}
+
+async function applyVerifiedAddress(result: { userId: string; purpose: "signup" | "email_change"; email: string }) {
+  if (result.purpose === "signup") {
+    await prisma.user.updateMany({
+      where: { id: result.userId, email: result.email, emailVerifiedAt: null },
+      data: { emailVerifiedAt: new Date() },
+    });
+    return { ok: true as const, userId: result.userId, purpose: result.purpose };
+  }
+  const before = await prisma.user.findUnique({
+    where: { id: result.userId },
+    select: { email: true, displayName: true },
+  });
+  if (!before) return { ok: false as const, reason: "invalid" as const };
+  try {
+    await prisma.user.update({
+      where: { id: result.userId },
+      data: { email: result.email, emailVerifiedAt: new Date() },
+    });
+  } catch (error) {
+    if ((error as Prisma.PrismaClientKnownRequestError).code === "P2002")
+      return { ok: false as const, reason: "taken" as const };
+    throw error;
+  }
+  const props = { displayName: before.displayName, newEmail: maskEmail(result.email), when: new Date().toUTCString() };
+  await sendEmail({
+    to: before.email,
+    subject: EmailChangedNotice.subject(props),
+    react: createElement(EmailChangedNotice.EmailChangedNoticeEmail, props),
+    tag: "email-changed",
+  });
+  logger.info("account.email_changed", { userId: result.userId });
+  return { ok: true as const, userId: result.userId, purpose: result.purpose };
+}
+
+export async function confirmWithCode(email: string, purpose: "signup" | "email_change", code: string) {
+  const result = await verifyCode(email, purpose, code);
+  if (!result.ok) return result;
+  return applyVerifiedAddress(result);
+}
+
+export async function confirmWithLink(token: string) {
+  const result = await verifyLinkToken(token);
+  if (!result.ok) return result;
+  return applyVerifiedAddress(result);
+}
+
+export type SignInResult = { ok: true; userId: string; cookie: string } | { ok: false };
+
+/** Checks email + password with the same cost for unknown addresses; starts a new session on success. */
+export async function signIn(email: string, password: string, client: ClientInfo): Promise<SignInResult> {
+  const user = await prisma.user.findUnique({
+    where: { email },
+    select: {
+      id: true,
+      displayName: true,
+      email: true,
+      password: { select: { hash: true } },
+      sessions: { select: { userAgent: true } },
+    },
+  });
+  const valid = await verifyPassword(user?.password?.hash, password);
+  if (!user || !valid) return { ok: false };
+  const knownDevice = user.sessions.some((session) => session.userAgent === client.userAgent);
+  const { cookie } = await createSession(user.id, client);
+  logger.info("account.signed_in", { userId: user.id, newDevice: !knownDevice });
+  if (!knownDevice && user.sessions.length > 0) {
+    const props = {
+      displayName: user.displayName,
+      when: new Date().toUTCString(),
+      device: client.userAgent?.slice(0, 120) ?? "Unknown device",
+      ip: client.ip ?? "unknown",
+      settingsUrl: url("/settings/sessions"),
+    };
+    await sendEmail({
+      to: user.email,
+      subject: NewSignIn.subject(props),
+      react: createElement(NewSignIn.NewSignInEmail, props),
+      tag: "new-sign-in",
+    });
+  }
+  return { ok: true, userId: user.id, cookie };
+}
+
+/** Emails a reset link if the address has an account; says nothing either way. */
+export async function requestPasswordReset(email: string) {
+  const user = await prisma.user.findUnique({ where: { email }, select: { id: true, displayName: true } });
+  if (!user) return;
+  const token = generateSessionToken() + generateSessionToken();
+  await prisma.passwordReset.create({
+    data: { tokenHash: hashToken(token), userId: user.id, expiresAt: new Date(Date.now() + RESET_MINUTES * 60_000) },
+  });
+  const props = {
+    displayName: user.displayName,
+    link: url(`/reset-password?token=${token}`),
+    expiresInMinutes: RESET_MINUTES,
+  };
+  await sendEmail({
+    to: email,
+    subject: PasswordReset.subject(props),
+    react: createElement(PasswordReset.PasswordResetEmail, props),
+    tag: "password-reset",
+  });
+  logger.info("account.reset_requested", { userId: user.id });
+}
+
+/** Whether a reset token is usable (for showing the form), without consuming it. */
+export async function isResetTokenValid(token: string) {
+  const row = await prisma.passwordReset.findUnique({
+    where: { tokenHash: hashToken(token) },
+    select: { usedAt: true, expiresAt: true },
+  });
+  return Boolean(row && !row.usedAt && row.expiresAt > new Date());
+}
+
+/**
+ * Sets a new password with a single-use reset token, ends every session, and (since the link
+ * reached the mailbox) marks the address verified.
+ */
+export async function resetPassword(token: string, newPassword: string) {
+  const passwordHash = await hashPassword(newPassword);
+  const tokenHash = hashToken(token);
+  const userId = await prisma.$transaction(async (tx) => {
+    const row = await tx.passwordReset.findUnique({ where: { tokenHash } });
+    if (!row || row.usedAt || row.expiresAt <= new Date()) return null;
+    const { count } = await tx.passwordReset.updateMany({
+      where: { tokenHash, usedAt: null },
+      data: { usedAt: new Date() },
+    });
+    if (count !== 1) return null;
+    await tx.passwordReset.updateMany({ where: { userId: row.userId, usedAt: null }, data: { usedAt: new Date() } });
+    await tx.password.upsert({
+      where: { userId: row.userId },
+      create: { userId: row.userId, hash: passwordHash },
+      update: { hash: passwordHash },
+    });
+    await tx.user.updateMany({
+      where: { id: row.userId, emailVerifiedAt: null },
+      data: { emailVerifiedAt: new Date() },
+    });
+    await tx.session.deleteMany({ where: { userId: row.userId } });
+    return row.userId;
+  });
+  if (!userId) return { ok: false as const };
+  await sendPasswordChangedNotice(userId);
+  logger.info("account.password_reset", { userId });
+  return { ok: true as const, userId };
+}
+
+async function sendPasswordChangedNotice(userId: string) {
+  const user = await prisma.user.findUnique({ where: { id: userId }, select: { email: true, displayName: true } });
+  if (!user) return;
+  const props = { displayName: user.displayName, when: new Date().toUTCString(), resetUrl: url("/forgot-password") };
+  await sendEmail({
+    to: user.email,
+    subject: PasswordChanged.subject(props),
+    react: createElement(PasswordChanged.PasswordChangedEmail, props),
+    tag: "password-changed",
+  });
+}
+
+/** Changes the password after re-checking the current one; every other session ends. */
+export async function changePassword(userId: string, currentSessionId: string, current: string, next: string) {
+  const stored = await prisma.password.findUnique({ where: { userId }, select: { hash: true } });
+  if (!(await verifyPassword(stored?.hash, current))) return { ok: false as const };
+  const hash = await hashPassword(next);
+  await prisma.password.upsert({ where: { userId }, create: { userId, hash }, update: { hash } });
+  await invalidateUserSessions(userId, { except: currentSessionId });
+  await sendPasswordChangedNotice(userId);
+  logger.info("account.password_changed", { userId });
+  return { ok: true as const };
+}
+
+/** Re-authenticates, then sends a code and link to the new address; the change applies once proven. */
+export async function requestEmailChange(userId: string, password: string, newEmail: string) {
+  const user = await prisma.user.findUnique({
+    where: { id: userId },
+    select: { email: true, displayName: true, password: { select: { hash: true } } },
+  });
+  if (!user || !(await verifyPassword(user.password?.hash, password)))
+    return { ok: false as const, reason: "password" as const };
+  if (newEmail === user.email) return { ok: false as const, reason: "same" as const };
+  // A taken address gets the same answer (no enumeration); the final update would refuse it anyway.
+  const taken = await prisma.user.findUnique({ where: { email: newEmail }, select: { id: true } });
+  if (taken) return { ok: true as const };
+  const { code, linkToken } = await createVerification(userId, "email_change", newEmail);
+  const props = {
+    displayName: user.displayName,
+    newEmail,
+    code,
+    link: url(`/verify?token=${linkToken}`),
+    expiresInMinutes: VERIFICATION_MINUTES,
+  };
+  await sendEmail({
+    to: newEmail,
+    subject: EmailChange.subject(props),
+    react: createElement(EmailChange.EmailChangeEmail, props),
+    tag: "email-change",
+  });
+  return { ok: true as const };
+}
+
+export async function pendingEmailChange(userId: string) {
+  return prisma.emailVerification.findFirst({
+    where: { userId, purpose: "email_change", consumedAt: null, expiresAt: { gt: new Date() } },
+    orderBy: { createdAt: "desc" },
+    select: { email: true, expiresAt: true },
+  });
+}
+
+export async function getProfile(userId: string) {
+  return prisma.user.findUnique({
+    where: { id: userId },
+    select: {
+      id: true,
+      email: true,
+      displayName: true,
+      country: true,
+      phone: true,
+      role: true,
+      emailVerifiedAt: true,
+      googleSub: true,
+      createdAt: true,
+    },
+  });
+}
+
+export async function updateProfile(
+  userId: string,
+  profile: { displayName: string; country: string; phone: string | null },
+) {
+  await prisma.user.update({ where: { id: userId }, data: profile });
+}

@@ -1,0 +1,112 @@
+import { getFormProps, getInputProps, useForm } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { signIn } from "#app/models/account.server";
+import { requireAnonymous } from "#app/utils/auth.server";
+import { env } from "#app/utils/env.server";
+import { consumeRateLimit, rateLimits, resetRateLimit, retryMessage } from "#app/utils/rate-limit.server";
+import { clientInfo, clientIp, safeRedirectPath } from "#app/utils/request.server";
+import { LoginSchema } from "#app/utils/validation";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · AI Wallet" }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requireAnonymous(request);
+  const params = new URL(request.url).searchParams;
+  return {
+    googleEnabled: env.googleEnabled,
+    notice: params.get("reset") ? "Your password was changed. Sign in with the new one." : null,
+  };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  await requireAnonymous(request);
+  const formData = await request.formData();
+  const submission = parseWithZod(formData, { schema: LoginSchema });
+  if (submission.status !== "success") return data(submission.reply({ hideFields: ["password"] }), { status: 400 });
+  const { email, password, redirectTo } = submission.value;
+  const perIp = await consumeRateLimit(`login:ip:${clientIp(context)}`, rateLimits.loginPerIp);
+  const perAccount = await consumeRateLimit(`login:account:${email}`, rateLimits.loginPerAccount);
+  if (!perIp.allowed || !perAccount.allowed) {
+    const wait = Math.max(
+      perIp.allowed ? 0 : perIp.retryAfterSeconds,
+      perAccount.allowed ? 0 : perAccount.retryAfterSeconds,
+    );
+    return data(submission.reply({ formErrors: [retryMessage(wait)], hideFields: ["password"] }), { status: 429 });
+  }
+  const result = await signIn(email, password, clientInfo(request, context));
+  if (!result.ok) {
+    return data(
+      submission.reply({ formErrors: ["That email and password do not match an account."], hideFields: ["password"] }),
+      {
+        status: 400,
+      },
+    );
+  }
+  await resetRateLimit(`login:account:${email}`);
+  return redirect(safeRedirectPath(redirectTo, "/"), { headers: { "Set-Cookie": result.cookie } });
+}
+
+export default function LoginPage() {
+  const { googleEnabled, notice } = useLoaderData<typeof loader>();
+  const lastResult = useActionData<typeof action>();
+  const [searchParams] = useSearchParams();
+  const [form, fields] = useForm({
+    id: "login",
+    lastResult,
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: LoginSchema }),
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+  });
+  return (
+    <div className="mx-auto max-w-md">
+      <h1 className="text-2xl font-bold">Sign in</h1>
+      <p className="mt-1 text-zinc-600 dark:text-zinc-400">
+        New here?{" "}
+        <Link to="/signup" className="link">
+          Create an account
+        </Link>
+      </p>
+      {notice ? (
+        <div className="mt-4">
+          <FormMessage tone="success" errors={[notice]} />
+        </div>
+      ) : null}
+      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+        <FormMessage id={form.errorId} errors={form.errors} />
+        <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? ""} />
+        <Field
+          label="Email"
+          errors={fields.email.errors}
+          inputProps={{ ...getInputProps(fields.email, { type: "email" }), autoComplete: "email" }}
+        />
+        <Field
+          label="Password"
+          errors={fields.password.errors}
+          inputProps={{ ...getInputProps(fields.password, { type: "password" }), autoComplete: "current-password" }}
+        />
+        <SubmitButton pendingText="Signing in…">Sign in</SubmitButton>
+        <p className="text-center text-sm">
+          <Link to="/forgot-password" className="link">
+            Forgot your password?
+          </Link>
+        </p>
+      </Form>
+      {googleEnabled ? (
+        <Form method="post" action="/auth/google" className="mt-4">
+          <button type="submit" className="btn-secondary w-full">
+            Continue with Google
+          </button>
+        </Form>
+      ) : null}
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

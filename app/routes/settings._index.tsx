@@ -1,0 +1,79 @@
+import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { CountrySelect, Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { getProfile, updateProfile } from "#app/models/account.server";
+import { requireUser } from "#app/utils/auth.server";
+import { ProfileSchema } from "#app/utils/validation";
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const user = await requireUser(request);
+  const profile = await getProfile(user.id);
+  if (!profile) throw new Response("Not Found", { status: 404 });
+  const params = new URL(request.url).searchParams;
+  return {
+    profile: {
+      email: profile.email,
+      displayName: profile.displayName,
+      country: profile.country,
+      phone: profile.phone ?? "",
+    },
+    emailChanged: params.has("emailChanged"),
+  };
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const user = await requireUser(request);
+  const submission = parseWithZod(await request.formData(), { schema: ProfileSchema });
+  if (submission.status !== "success") return data({ result: submission.reply(), saved: false }, { status: 400 });
+  await updateProfile(user.id, submission.value);
+  return { result: submission.reply(), saved: true };
+}
+
+export default function ProfileSettings() {
+  const { profile, emailChanged } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const [form, fields] = useForm({
+    id: "profile",
+    lastResult: actionData?.result,
+    defaultValue: profile,
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: ProfileSchema }),
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+  });
+  return (
+    <section aria-labelledby="profile-heading">
+      <h2 id="profile-heading" className="text-lg font-semibold">
+        Profile
+      </h2>
+      <p className="text-sm text-zinc-600 dark:text-zinc-400">Signed in as {profile.email}.</p>
+      {emailChanged ? <FormMessage tone="success" errors={["Your email address was changed."]} /> : null}
+      {actionData?.saved ? <FormMessage tone="success" errors={["Profile saved."]} /> : null}
+      <Form method="post" className="card mt-4 space-y-4" {...getFormProps(form)}>
+        <FormMessage id={form.errorId} errors={form.errors} />
+        <Field
+          label="Display name"
+          errors={fields.displayName.errors}
+          inputProps={{ ...getInputProps(fields.displayName, { type: "text" }), autoComplete: "name" }}
+        />
+        <CountrySelect errors={fields.country.errors} selectProps={getSelectProps(fields.country)} />
+        <Field
+          label="Phone (optional)"
+          hint="Stored in international format. Leave empty to remove it."
+          errors={fields.phone.errors}
+          inputProps={{ ...getInputProps(fields.phone, { type: "tel" }), autoComplete: "tel" }}
+        />
+        <SubmitButton pendingText="Saving…" className="btn-primary">
+          Save profile
+        </SubmitButton>
+      </Form>
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

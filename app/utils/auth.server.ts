@@ -1,0 +1,57 @@
+import type { Role } from "@prisma/client";
+import { redirect } from "@remix-run/node";
+import { validateSessionCookie, type SessionUser } from "#app/models/session.server";
+
+type Auth =
+  { user: SessionUser; sessionId: string; setCookie: string | null } | { user: null; setCookie: string | null };
+
+// Loaders of one navigation share the Request: validate the cookie once per request.
+const cache = new WeakMap<Request, Promise<Auth>>();
+
+export function getAuth(request: Request): Promise<Auth> {
+  let pending = cache.get(request);
+  if (!pending) {
+    pending = validateSessionCookie(request.headers.get("cookie"));
+    cache.set(request, pending);
+  }
+  return pending;
+}
+
+export async function getUser(request: Request): Promise<SessionUser | null> {
+  return (await getAuth(request)).user;
+}
+
+function loginRedirect(request: Request) {
+  const url = new URL(request.url);
+  const back = url.pathname + url.search;
+  return redirect(back && back !== "/" ? `/login?redirectTo=${encodeURIComponent(back)}` : "/login");
+}
+
+export async function requireSession(request: Request) {
+  const auth = await getAuth(request);
+  if (!auth.user) throw loginRedirect(request);
+  return auth;
+}
+
+export async function requireUser(request: Request): Promise<SessionUser> {
+  return (await requireSession(request)).user;
+}
+
+/** Money and generation need a proven address. */
+export async function requireVerifiedUser(request: Request): Promise<SessionUser> {
+  const user = await requireUser(request);
+  if (!user.emailVerified) throw redirect("/verify");
+  return user;
+}
+
+/** Anyone without the role gets a plain 404: the page does not exist for them. */
+export async function requireRole(request: Request, roles: Role | Role[]): Promise<SessionUser> {
+  const user = await requireUser(request);
+  const allowed = Array.isArray(roles) ? roles : [roles];
+  if (!allowed.includes(user.role)) throw new Response("Not Found", { status: 404 });
+  return user;
+}
+
+export async function requireAnonymous(request: Request) {
+  if (await getUser(request)) throw redirect("/");
+}

@@ -1,0 +1,46 @@
+import { prisma } from "./db.server";
+
+// Fixed-window counters in PostgreSQL, so every app instance sees the same count.
+export type RateLimitRule = { limit: number; windowSeconds: number };
+
+export const rateLimits = {
+  loginPerIp: { limit: 30, windowSeconds: 15 * 60 },
+  loginPerAccount: { limit: 10, windowSeconds: 15 * 60 },
+  signupPerIp: { limit: 10, windowSeconds: 60 * 60 },
+  verifyPerIp: { limit: 30, windowSeconds: 15 * 60 },
+  resendPerAccount: { limit: 5, windowSeconds: 60 * 60 },
+  resetPerIp: { limit: 10, windowSeconds: 60 * 60 },
+  resetPerAccount: { limit: 3, windowSeconds: 60 * 60 },
+} satisfies Record<string, RateLimitRule>;
+
+export type RateLimitResult = { allowed: boolean; count: number; retryAfterSeconds: number };
+
+/** Counts one attempt against `key` and says whether it is still within the rule. */
+export async function consumeRateLimit(key: string, rule: RateLimitRule): Promise<RateLimitResult> {
+  const [row] = await prisma.$queryRaw<{ count: number; reset_at: Date }[]>`
+    INSERT INTO rate_limits (key, count, reset_at)
+    VALUES (${key}, 1, now() + make_interval(secs => ${rule.windowSeconds}))
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN rate_limits.reset_at <= now() THEN 1 ELSE rate_limits.count + 1 END,
+      reset_at = CASE WHEN rate_limits.reset_at <= now() THEN EXCLUDED.reset_at ELSE rate_limits.reset_at END
+    RETURNING count, reset_at`;
+  if (!row) throw new Error("rate limit upsert returned nothing");
+  const retryAfterSeconds = Math.max(1, Math.ceil((row.reset_at.getTime() - Date.now()) / 1000));
+  return { allowed: row.count <= rule.limit, count: row.count, retryAfterSeconds };
+}
+
+/** Forget an account's failures after it proves itself (e.g. a successful sign-in). */
+export async function resetRateLimit(key: string) {
+  await prisma.rateLimit.deleteMany({ where: { key } });
+}
+
+export async function deleteExpiredRateLimits() {
+  await prisma.rateLimit.deleteMany({ where: { resetAt: { lte: new Date() } } });
+}
+
+export function retryMessage(seconds: number) {
+  const minutes = Math.ceil(seconds / 60);
+  return minutes <= 1
+    ? "Too many attempts. Try again in a minute."
+    : `Too many attempts. Try again in ${minutes} minutes.`;
+}

@@ -1,0 +1,59 @@
+import js from "@eslint/js";
+import react from "eslint-plugin-react";
+import reactHooks from "eslint-plugin-react-hooks";
+import tseslint from "typescript-eslint";
+
+// Code that ships to the browser must never import server-only modules, model adapters or Prisma.
+const serverOnly = {
+  patterns: [
+    {
+      group: ["*.server", "*.server.*", "**/*.server", "**/*.server.*"],
+      message: "Server-only module: use it from a loader/action (*.server.ts or a route module's server exports) only.",
+    },
+    {
+      group: ["#providers/*", "**/providers/*"],
+      message: "providers/ is server-only: go through app/models/*.server.ts.",
+    },
+    {
+      group: ["@prisma/client", "@prisma/*", "pg"],
+      message: "Prisma is server-only: go through app/models/*.server.ts.",
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ["build/**", "public/build/**", ".data/**", "node_modules/**", "tests/artifacts/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.{ts,tsx}"],
+    plugins: { react, "react-hooks": reactHooks },
+    settings: { react: { version: "18" } },
+    rules: {
+      ...react.configs.recommended.rules,
+      ...react.configs["jsx-runtime"].rules,
+      "react-hooks/rules-of-hooks": "error",
+      "react-hooks/exhaustive-deps": "warn",
+      "react/prop-types": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='only'][callee.object.name=/^(it|test|describe)$/]",
+          message: "No focused tests.",
+        },
+        {
+          selector: "CallExpression[callee.property.name='skip'][callee.object.name=/^(it|test|describe)$/]",
+          message: "No skipped tests.",
+        },
+      ],
+    },
+  },
+  {
+    // Client code: components, and the browser half of routes. Route modules may import
+    // .server files (Remix strips loaders/actions from the client bundle), components may not.
+    files: ["app/components/**/*.{ts,tsx}", "app/entry.client.tsx", "app/utils/**/*.{ts,tsx}"],
+    ignores: ["app/**/*.server.{ts,tsx}"],
+    rules: { "no-restricted-imports": ["error", serverOnly] },
+  },
+);

@@ -1,0 +1,47 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { seed, DEV_ACCOUNTS } from "../prisma/seed";
+import { ensureDatabase, migrate, startEmbeddedPostgres } from "./lib/postgres";
+
+// `npm run dev`: real PostgreSQL (embedded, data in .data/postgres) unless DATABASE_URL is set,
+// migrations applied, development accounts seeded, then the Remix dev server with live rebuilds.
+const port = Number(process.env.PORT ?? 3000);
+let stopPostgres: (() => Promise<void>) | null = null;
+let databaseUrl = process.env.DATABASE_URL;
+
+if (!databaseUrl) {
+  const pgPort = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  console.log(`Starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)…`);
+  const server = await startEmbeddedPostgres({ dir: path.resolve(".data/postgres"), port: pgPort, persistent: true });
+  stopPostgres = server.stop;
+  await ensureDatabase(server.url("postgres"), "app");
+  databaseUrl = server.url("app");
+}
+
+console.log("Applying migrations…");
+if (!(await migrate(databaseUrl))) console.log("Database schema is up to date.");
+await seed(databaseUrl);
+
+console.log(`
+  AI Wallet is starting at http://localhost:${port}
+  Sign in as ${DEV_ACCOUNTS[0].email} / ${DEV_ACCOUNTS[0].password} (admin)
+          or ${DEV_ACCOUNTS[1].email} / ${DEV_ACCOUNTS[1].password} (member)
+  Emails go to the dev outbox: http://localhost:${port}/dev/outbox
+`);
+
+const child = spawn("npx", ["remix", "dev", "-c", "npx tsx server/index.ts"], {
+  stdio: "inherit",
+  env: { ...process.env, NODE_ENV: "development", DATABASE_URL: databaseUrl, PORT: String(port) },
+});
+
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  child.kill("SIGTERM");
+  await stopPostgres?.().catch(() => undefined);
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
+child.on("exit", (code) => void stop(code ?? 0));
