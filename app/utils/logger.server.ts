@@ -6,8 +6,9 @@ const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as cons
 type Level = Exclude<keyof typeof levels, "silent">;
 export type LogFields = Record<string, unknown>;
 
+// Exact names, and camelCase endings such as resetToken or clientSecret; counts like inputTokens stay.
 const SENSITIVE_KEY =
-  /pass(word)?|token|secret|cookie|authorization|code|prompt|output|content|body|email|phone|file|message|text|html/i;
+  /^(password|token|secret|cookie|cookies|authorization|code|prompt|prompts|output|outputs|content|body|email|phone|file|files|message|messages|text|html|name|displayName)$|(Password|Token|Secret|Cookie|Email|Phone|Prompt|Content)$/;
 
 export function redact(fields: LogFields): LogFields {
   const safe: LogFields = {};
@@ -21,15 +22,18 @@ export function redact(fields: LogFields): LogFields {
 }
 
 type Sink = (line: string) => void;
-let sink: Sink = (line) => process.stdout.write(line + "\n");
+const stdout: Sink = (line) => process.stdout.write(line + "\n");
+let sink: Sink = stdout;
+let minimum: keyof typeof levels = env.LOG_LEVEL;
 
-/** Tests capture log lines to prove what never gets written. */
+/** Tests capture every log line (whatever LOG_LEVEL says) to prove what never gets written. */
 export function setLogSink(next: Sink | null) {
-  sink = next ?? ((line) => process.stdout.write(line + "\n"));
+  sink = next ?? stdout;
+  minimum = next ? "debug" : env.LOG_LEVEL;
 }
 
 function write(level: Level, event: string, fields: LogFields = {}) {
-  if (levels[level] < levels[env.LOG_LEVEL]) return;
+  if (levels[level] < levels[minimum]) return;
   sink(JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) }));
 }
 
