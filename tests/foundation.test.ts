@@ -21,7 +21,9 @@ describe("environment", () => {
   });
 
   it("fails fast in production with every missing variable named", () => {
-    expect(() => parseEnv({ NODE_ENV: "production" })).toThrowError(/DATABASE_URL: is required in production[\s\S]*APP_URL[\s\S]*RESEND_API_KEY/);
+    expect(() => parseEnv({ NODE_ENV: "production" })).toThrowError(
+      /DATABASE_URL: is required in production[\s\S]*APP_URL[\s\S]*RESEND_API_KEY/,
+    );
   });
 
   it("rejects half a Google configuration and malformed values", () => {
@@ -86,8 +88,15 @@ describe("logs", () => {
     }
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0]!);
-    expect(entry).toMatchObject({ level: "info", event: "test.event", userId: "u1", inputTokens: 42, error: { name: "Error", message: "boom" } });
-    for (const secret of ["someone@example.com", "hunter22", "tok-123", "secret prompt"]) expect(lines[0]).not.toContain(secret);
+    expect(entry).toMatchObject({
+      level: "info",
+      event: "test.event",
+      userId: "u1",
+      inputTokens: 42,
+      error: { name: "Error", message: "boom" },
+    });
+    for (const secret of ["someone@example.com", "hunter22", "tok-123", "secret prompt"])
+      expect(lines[0]).not.toContain(secret);
     expect(redact({ email: "a@b.c", clientSecret: "s" })).toEqual({ email: "[redacted]", clientSecret: "[redacted]" });
   });
 });
@@ -108,7 +117,9 @@ describe("rate limits", () => {
 
   it("is exact under concurrency", async () => {
     const key = `test:${Math.random()}`;
-    const results = await Promise.all(Array.from({ length: 20 }, () => consumeRateLimit(key, { limit: 5, windowSeconds: 60 })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => consumeRateLimit(key, { limit: 5, windowSeconds: 60 })),
+    );
     expect(results.filter((result) => result.allowed)).toHaveLength(5);
   });
 });
@@ -143,7 +154,11 @@ describe("small helpers", () => {
   });
 
   it("describes user agents", () => {
-    expect(describeUserAgent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605 Version/17 Mobile Safari/604")).toBe("Safari on iOS");
+    expect(
+      describeUserAgent(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605 Version/17 Mobile Safari/604",
+      ),
+    ).toBe("Safari on iOS");
     expect(describeUserAgent(null)).toBe("Unknown device");
   });
 });

@@ -87,7 +87,12 @@ export async function call(fn: DataFunction, request: Request, params: Record<st
   }
   if (result instanceof Response) {
     const text = await result.text();
-    return { status: result.status, headers: result.headers, data: text as unknown, location: result.headers.get("location") };
+    return {
+      status: result.status,
+      headers: result.headers,
+      data: text as unknown,
+      location: result.headers.get("location"),
+    };
   }
   if (result && typeof result === "object" && (result as { type?: string }).type === "DataWithResponseInit") {
     const value = result as { data: unknown; init: ResponseInit | null };

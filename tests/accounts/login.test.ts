@@ -22,7 +22,12 @@ import {
 } from "#tests/helpers";
 
 async function login(email: string, password: string, ip = "192.0.2.10", userAgent = "vitest") {
-  return call(loginAction, postRequest("/login", { email, password }, { headers: { "user-agent": userAgent } }), {}, context(ip));
+  return call(
+    loginAction,
+    postRequest("/login", { email, password }, { headers: { "user-agent": userAgent } }),
+    {},
+    context(ip),
+  );
 }
 
 describe("sign-in", () => {
@@ -50,7 +55,9 @@ describe("sign-in", () => {
     expect(wrong.status).toBe(400);
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(wrong.data)).toContain("That email and password do not match an account.");
-    expect(JSON.stringify(wrong.data)).toBe(JSON.stringify(unknown.data).replace(/ghost-[^"]+@example.com/, user.email));
+    expect(JSON.stringify(wrong.data)).toBe(
+      JSON.stringify(unknown.data).replace(/ghost-[^"]+@example.com/, user.email),
+    );
     expect(await prisma.session.count({ where: { userId: user.id } })).toBe(0);
   });
 
@@ -71,7 +78,8 @@ describe("sign-in", () => {
 
   it("redirects only to same-site paths after sign-in", async () => {
     const user = await createUser();
-    const request = (redirectTo: string) => postRequest("/login", { email: user.email, password: TEST_PASSWORD, redirectTo });
+    const request = (redirectTo: string) =>
+      postRequest("/login", { email: user.email, password: TEST_PASSWORD, redirectTo });
     expect((await call(loginAction, request("/settings/sessions"))).location).toBe("/settings/sessions");
     expect((await call(loginAction, request("https://evil.example/"))).location).toBe("/");
     expect((await call(loginAction, request("//evil.example/"))).location).toBe("/");
@@ -153,10 +161,16 @@ describe("password reset", () => {
     const page = await call(resetLoader, getRequest(link.pathname + link.search));
     expect((page.data as { valid: boolean }).valid).toBe(true);
 
-    const mismatch = await call(resetAction, postRequest("/reset-password", { token, password: "brand new passphrase", confirm: "other" }));
+    const mismatch = await call(
+      resetAction,
+      postRequest("/reset-password", { token, password: "brand new passphrase", confirm: "other" }),
+    );
     expect(mismatch.status).toBe(400);
 
-    const result = await call(resetAction, postRequest("/reset-password", { token, password: "brand new passphrase", confirm: "brand new passphrase" }));
+    const result = await call(
+      resetAction,
+      postRequest("/reset-password", { token, password: "brand new passphrase", confirm: "brand new passphrase" }),
+    );
     expect(result.status).toBe(302);
     expect(result.location).toBe("/login?reset=1");
     expect(await prisma.session.count({ where: { userId: user.id } })).toBe(0);
@@ -166,7 +180,10 @@ describe("password reset", () => {
     expect((await login(user.email, TEST_PASSWORD)).status).toBe(400);
     expect((await latestOutboxEmail(user.email, "password-changed"))?.tag).toBe("password-changed");
 
-    const reused = await call(resetAction, postRequest("/reset-password", { token, password: "another passphrase!", confirm: "another passphrase!" }));
+    const reused = await call(
+      resetAction,
+      postRequest("/reset-password", { token, password: "another passphrase!", confirm: "another passphrase!" }),
+    );
     expect(reused.status).toBe(400);
     expect(JSON.stringify(reused.data)).toContain("expired or was already used");
   });
@@ -174,8 +191,13 @@ describe("password reset", () => {
   it("refuses an expired link and a made-up token", async () => {
     const user = await createUser();
     await requestReset(user.email);
-    const token = new URL(extractLink((await latestOutboxEmail(user.email, "password-reset"))!.text)!).searchParams.get("token")!;
-    await prisma.passwordReset.updateMany({ where: { userId: user.id }, data: { expiresAt: new Date(Date.now() - 1) } });
+    const token = new URL(extractLink((await latestOutboxEmail(user.email, "password-reset"))!.text)!).searchParams.get(
+      "token",
+    )!;
+    await prisma.passwordReset.updateMany({
+      where: { userId: user.id },
+      data: { expiresAt: new Date(Date.now() - 1) },
+    });
     const form = { password: "brand new passphrase", confirm: "brand new passphrase" };
     expect((await call(resetAction, postRequest("/reset-password", { token, ...form }))).status).toBe(400);
     expect((await call(resetAction, postRequest("/reset-password", { token: "made-up", ...form }))).status).toBe(400);

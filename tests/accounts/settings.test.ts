@@ -6,7 +6,16 @@ import { action as sessionsAction, loader as sessionsLoader } from "#app/routes/
 import { loader as verifyLoader } from "#app/routes/verify";
 import { prisma } from "#app/utils/db.server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
-import { call, createUser, getRequest, latestOutboxEmail, postRequest, signedInCookie, TEST_PASSWORD, uniqueEmail } from "#tests/helpers";
+import {
+  call,
+  createUser,
+  getRequest,
+  latestOutboxEmail,
+  postRequest,
+  signedInCookie,
+  TEST_PASSWORD,
+  uniqueEmail,
+} from "#tests/helpers";
 
 describe("settings: profile", () => {
   it("saves name, country and phone (stored as E.164) for the signed-in member only", async () => {
@@ -28,7 +37,10 @@ describe("settings: profile", () => {
   it("re-renders field errors and changes nothing on bad input", async () => {
     const user = await createUser();
     const { cookie } = await signedInCookie(user.id);
-    const result = await call(profileAction, postRequest("/settings?index", { displayName: "<b>x</b>", country: "XX", phone: "abc" }, { cookie }));
+    const result = await call(
+      profileAction,
+      postRequest("/settings?index", { displayName: "<b>x</b>", country: "XX", phone: "abc" }, { cookie }),
+    );
     expect(result.status).toBe(400);
     const errors = (result.data as { result: { error: Record<string, string[]> } }).result.error;
     expect(Object.keys(errors).sort()).toEqual(["country", "displayName"]);
@@ -47,13 +59,20 @@ describe("settings: password", () => {
     const user = await createUser();
     const here = await signedInCookie(user.id, "laptop");
     const elsewhere = await signedInCookie(user.id, "phone");
-    const form = { currentPassword: "wrong password", newPassword: "a brand new passphrase", confirm: "a brand new passphrase" };
+    const form = {
+      currentPassword: "wrong password",
+      newPassword: "a brand new passphrase",
+      confirm: "a brand new passphrase",
+    };
     const refused = await call(passwordAction, postRequest("/settings/password", form, { cookie: here.cookie }));
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.data)).toContain("not your current password");
     expect(await prisma.session.count({ where: { userId: user.id } })).toBe(2);
 
-    const ok = await call(passwordAction, postRequest("/settings/password", { ...form, currentPassword: TEST_PASSWORD }, { cookie: here.cookie }));
+    const ok = await call(
+      passwordAction,
+      postRequest("/settings/password", { ...form, currentPassword: TEST_PASSWORD }, { cookie: here.cookie }),
+    );
     expect(ok.status).toBe(200);
     const remaining = await prisma.session.findMany({ where: { userId: user.id } });
     expect(remaining.map((session) => session.id)).toEqual([here.sessionId]);
@@ -67,11 +86,17 @@ describe("settings: email change", () => {
     const user = await createUser();
     const newEmail = uniqueEmail("moved");
     const { cookie } = await signedInCookie(user.id);
-    const badPassword = await call(emailAction, postRequest("/settings/email", { intent: "request", newEmail, password: "nope" }, { cookie }));
+    const badPassword = await call(
+      emailAction,
+      postRequest("/settings/email", { intent: "request", newEmail, password: "nope" }, { cookie }),
+    );
     expect(badPassword.status).toBe(400);
     expect(await latestOutboxEmail(newEmail)).toBeNull();
 
-    const requested = await call(emailAction, postRequest("/settings/email", { intent: "request", newEmail, password: TEST_PASSWORD }, { cookie }));
+    const requested = await call(
+      emailAction,
+      postRequest("/settings/email", { intent: "request", newEmail, password: TEST_PASSWORD }, { cookie }),
+    );
     expect(requested.status).toBe(200);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).email).toBe(user.email);
     const page = await call(emailLoader, getRequest("/settings/email", { cookie }));
@@ -90,7 +115,10 @@ describe("settings: email change", () => {
     const user = await createUser();
     const target = uniqueEmail("race");
     const { cookie } = await signedInCookie(user.id);
-    await call(emailAction, postRequest("/settings/email", { intent: "request", newEmail: target, password: TEST_PASSWORD }, { cookie }));
+    await call(
+      emailAction,
+      postRequest("/settings/email", { intent: "request", newEmail: target, password: TEST_PASSWORD }, { cookie }),
+    );
     const link = new URL(extractLink((await latestOutboxEmail(target, "email-change"))!.text)!);
     await createUser({ email: target });
     const result = await call(verifyLoader, getRequest(link.pathname + link.search, { cookie }));
@@ -102,7 +130,10 @@ describe("settings: email change", () => {
     const user = await createUser();
     const taken = await createUser();
     const { cookie } = await signedInCookie(user.id);
-    const result = await call(emailAction, postRequest("/settings/email", { intent: "request", newEmail: taken.email, password: TEST_PASSWORD }, { cookie }));
+    const result = await call(
+      emailAction,
+      postRequest("/settings/email", { intent: "request", newEmail: taken.email, password: TEST_PASSWORD }, { cookie }),
+    );
     expect(result.status).toBe(200);
     expect(await latestOutboxEmail(taken.email, "email-change")).toBeNull();
   });
@@ -114,12 +145,19 @@ describe("settings: sessions", () => {
     const here = await signedInCookie(user.id, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120");
     const phone = await signedInCookie(user.id, "Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile");
     const page = await call(sessionsLoader, getRequest("/settings/sessions", { cookie: here.cookie }));
-    const sessions = (page.data as { sessions: { id: string; current: boolean; device: string; ip: string }[] }).sessions;
+    const sessions = (page.data as { sessions: { id: string; current: boolean; device: string; ip: string }[] })
+      .sessions;
     expect(sessions).toHaveLength(2);
     expect(sessions.find((session) => session.current)?.device).toBe("Chrome on Linux");
-    expect(sessions.find((session) => !session.current)).toMatchObject({ device: "Chrome on Android", ip: "203.0.113.9" });
+    expect(sessions.find((session) => !session.current)).toMatchObject({
+      device: "Chrome on Android",
+      ip: "203.0.113.9",
+    });
 
-    const result = await call(sessionsAction, postRequest("/settings/sessions", { intent: "revoke", sessionId: phone.sessionId }, { cookie: here.cookie }));
+    const result = await call(
+      sessionsAction,
+      postRequest("/settings/sessions", { intent: "revoke", sessionId: phone.sessionId }, { cookie: here.cookie }),
+    );
     expect(result.status).toBe(200);
     expect(await prisma.session.findUnique({ where: { id: phone.sessionId } })).toBeNull();
   });
@@ -129,7 +167,10 @@ describe("settings: sessions", () => {
     const victim = await createUser();
     const here = await signedInCookie(user.id);
     const theirs = await signedInCookie(victim.id);
-    const result = await call(sessionsAction, postRequest("/settings/sessions", { intent: "revoke", sessionId: theirs.sessionId }, { cookie: here.cookie }));
+    const result = await call(
+      sessionsAction,
+      postRequest("/settings/sessions", { intent: "revoke", sessionId: theirs.sessionId }, { cookie: here.cookie }),
+    );
     expect(result.status).toBe(404);
     expect(await prisma.session.findUnique({ where: { id: theirs.sessionId } })).not.toBeNull();
   });
@@ -140,13 +181,18 @@ describe("settings: sessions", () => {
     await signedInCookie(user.id);
     await signedInCookie(user.id);
     await call(sessionsAction, postRequest("/settings/sessions", { intent: "revoke-others" }, { cookie: here.cookie }));
-    expect((await prisma.session.findMany({ where: { userId: user.id } })).map((session) => session.id)).toEqual([here.sessionId]);
+    expect((await prisma.session.findMany({ where: { userId: user.id } })).map((session) => session.id)).toEqual([
+      here.sessionId,
+    ]);
   });
 
   it("refuses malformed requests", async () => {
     const user = await createUser();
     const here = await signedInCookie(user.id);
-    const result = await call(sessionsAction, postRequest("/settings/sessions", { intent: "revoke", sessionId: "../../etc" }, { cookie: here.cookie }));
+    const result = await call(
+      sessionsAction,
+      postRequest("/settings/sessions", { intent: "revoke", sessionId: "../../etc" }, { cookie: here.cookie }),
+    );
     expect(result.status).toBe(400);
   });
 });

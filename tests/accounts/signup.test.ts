@@ -3,7 +3,16 @@ import { action as signupAction } from "#app/routes/signup";
 import { action as verifyAction, loader as verifyLoader } from "#app/routes/verify";
 import { prisma } from "#app/utils/db.server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
-import { call, context, cookieFrom, createUser, getRequest, latestOutboxEmail, postRequest, uniqueEmail } from "#tests/helpers";
+import {
+  call,
+  context,
+  cookieFrom,
+  createUser,
+  getRequest,
+  latestOutboxEmail,
+  postRequest,
+  uniqueEmail,
+} from "#tests/helpers";
 
 function signupForm(overrides: Record<string, string> = {}) {
   return {
@@ -28,7 +37,10 @@ describe("sign-up", () => {
     const result = await signup(form);
     expect(result.status).toBe(302);
     expect(result.location).toBe("/verify");
-    const user = await prisma.user.findUniqueOrThrow({ where: { email: "new.person@example.com" }, include: { password: true } });
+    const user = await prisma.user.findUniqueOrThrow({
+      where: { email: "new.person@example.com" },
+      include: { password: true },
+    });
     expect(user.emailVerifiedAt).toBeNull();
     expect(user.phone).toBe("+237671234567");
     expect(user.role).toBe("member");
@@ -120,7 +132,10 @@ describe("email verification", () => {
 
   it("refuses an expired code", async () => {
     const { form, cookie, code } = await signedUp();
-    await prisma.emailVerification.updateMany({ where: { email: form.email }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await prisma.emailVerification.updateMany({
+      where: { email: form.email },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const result = await call(verifyAction, postRequest("/verify", { intent: "verify", code }, { cookie }));
     expect(result.status).toBe(400);
     expect(JSON.stringify(result.data)).toContain("expired");
@@ -153,7 +168,10 @@ describe("email verification", () => {
     const { cookie } = await signedInCookie(user.id);
     const tooSoon = await call(verifyAction, postRequest("/verify", { intent: "resend" }, { cookie }));
     expect(tooSoon.status).toBe(429);
-    await prisma.emailVerification.updateMany({ where: { userId: user.id }, data: { createdAt: new Date(Date.now() - 120_000) } });
+    await prisma.emailVerification.updateMany({
+      where: { userId: user.id },
+      data: { createdAt: new Date(Date.now() - 120_000) },
+    });
     const resent = await call(verifyAction, postRequest("/verify", { intent: "resend" }, { cookie }));
     expect(resent.status).toBe(200);
     const newCode = extractCode((await latestOutboxEmail(form.email, "verification"))!.text)!;
