@@ -11,7 +11,7 @@ const serverOnly = {
       message: "Server-only module: use it from a loader/action (*.server.ts or a route module's server exports) only.",
     },
     {
-      group: ["#providers/*", "**/providers/*"],
+      regex: "^(#providers/|(\\.\\./)+providers/)",
       message: "providers/ is server-only: go through app/models/*.server.ts.",
     },
     {
