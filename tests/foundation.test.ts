@@ -178,3 +178,15 @@ describe("operational routes", () => {
     expect((await call(outboxLoader, getRequest("/dev/outbox"))).status).toBe(200);
   });
 });
+
+describe("public pages", () => {
+  it("the privacy page states the retention numbers the code actually uses", async () => {
+    const { loader } = await import("#app/routes/privacy");
+    expect(await loader()).toMatchObject({
+      sessionDays: 30,
+      verificationMinutes: 15,
+      resetMinutes: 60,
+      longestRateWindowMinutes: 60,
+    });
+  });
+});
