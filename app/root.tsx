@@ -1,5 +1,5 @@
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { data, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteLoaderData } from "@remix-run/react";
+import { data, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { AppHeader } from "#app/components/app-header";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
@@ -47,6 +47,14 @@ export function Layout({ children }: { children: ReactNode }) {
           {children}
         </main>
         <footer className="border-t border-zinc-200 px-4 py-6 text-center text-sm text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
+          <nav aria-label="Legal" className="mb-2 flex justify-center gap-4">
+            <Link className="link" to="/privacy">
+              Privacy
+            </Link>
+            <Link className="link" to="/terms">
+              Terms
+            </Link>
+          </nav>
           AI Wallet · open source and self-hostable
           {root?.devOutbox ? (
             <>
