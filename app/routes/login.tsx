@@ -6,6 +6,7 @@ import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remi
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { signIn } from "#app/models/account.server";
+import { googleErrorMessage } from "#app/models/google.server";
 import { requireAnonymous } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { consumeRateLimit, rateLimits, resetRateLimit, retryMessage } from "#app/utils/rate-limit.server";
@@ -20,6 +21,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     googleEnabled: env.googleEnabled,
     notice: params.get("reset") ? "Your password was changed. Sign in with the new one." : null,
+    error: googleErrorMessage(params.get("error")),
   };
 }
 
@@ -52,7 +54,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function LoginPage() {
-  const { googleEnabled, notice } = useLoaderData<typeof loader>();
+  const { googleEnabled, notice, error } = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
   const [searchParams] = useSearchParams();
   const [form, fields] = useForm({
@@ -76,6 +78,11 @@ export default function LoginPage() {
           <FormMessage tone="success" errors={[notice]} />
         </div>
       ) : null}
+      {error ? (
+        <div className="mt-4">
+          <FormMessage errors={[error]} />
+        </div>
+      ) : null}
       <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? ""} />
@@ -97,7 +104,8 @@ export default function LoginPage() {
         </p>
       </Form>
       {googleEnabled ? (
-        <Form method="post" action="/auth/google" className="mt-4">
+        // A full page POST: the answer is a redirect to Google, and the cookies it sets must land first.
+        <Form method="post" action="/auth/google" reloadDocument className="mt-4">
           <button type="submit" className="btn-secondary w-full">
             Continue with Google
           </button>

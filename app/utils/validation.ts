@@ -87,3 +87,6 @@ export const LoginSchema = z.object({
   password: CurrentPasswordSchema,
   redirectTo: z.string().optional(),
 });
+
+/** Finishing a Google sign-up: the sign-up form without email and password (Google proved the address). */
+export const GoogleOnboardingSchema = SignupSchema.in.omit({ email: true, password: true }).transform(withPhone);

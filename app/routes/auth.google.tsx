@@ -1,0 +1,26 @@
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { redirect } from "@remix-run/node";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { googleStateCookie, googleVerifierCookie, requireGoogle, startGoogleSignIn } from "#app/models/google.server";
+import { requireAnonymous } from "#app/utils/auth.server";
+
+// Starts "Continue with Google": a POST (a state change: it sets cookies), answered with a redirect
+// to Google. The state and the PKCE verifier wait in short-lived cookies for the callback.
+export async function loader() {
+  requireGoogle();
+  return redirect("/login");
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  requireGoogle();
+  await requireAnonymous(request);
+  const { url, state, codeVerifier } = startGoogleSignIn();
+  const headers = new Headers();
+  headers.append("Set-Cookie", await googleStateCookie.serialize(state));
+  headers.append("Set-Cookie", await googleVerifierCookie.serialize(codeVerifier));
+  return redirect(url, { headers });
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
