@@ -244,6 +244,11 @@ export async function resetPassword(token: string, newPassword: string) {
     });
     if (count !== 1) return null;
     await tx.passwordReset.updateMany({ where: { userId: row.userId, usedAt: null }, data: { usedAt: new Date() } });
+    // Whoever controlled the account before the reset may have started an email change: cancel it.
+    await tx.emailVerification.updateMany({
+      where: { userId: row.userId, purpose: "email_change", consumedAt: null },
+      data: { consumedAt: new Date() },
+    });
     await tx.password.upsert({
       where: { userId: row.userId },
       create: { userId: row.userId, hash: passwordHash },

@@ -210,3 +210,35 @@ describe("password reset", () => {
     expect(await prisma.passwordReset.count({ where: { userId: user.id } })).toBe(3);
   });
 });
+
+describe("password reset closes every door of the previous holder", () => {
+  it("cancels a pending email change started before the reset", async () => {
+    const { action: emailAction } = await import("#app/routes/settings.email");
+    const { extractCode } = await import("#tests/fakes/email-helpers");
+    const victim = await createUser({ verified: false });
+    const squatter = await signedInCookie(victim.id);
+    const attackerAddress = uniqueEmail("attacker");
+    await call(
+      emailAction,
+      postRequest(
+        "/settings/email",
+        { intent: "request", newEmail: attackerAddress, password: TEST_PASSWORD },
+        { cookie: squatter.cookie },
+      ),
+    );
+    const code = extractCode((await latestOutboxEmail(attackerAddress, "email-change"))!.text)!;
+
+    await call(forgotAction, postRequest("/forgot-password", { email: victim.email }), {}, context("192.0.2.90"));
+    const token = new URL(
+      extractLink((await latestOutboxEmail(victim.email, "password-reset"))!.text)!,
+    ).searchParams.get("token")!;
+    await call(
+      resetAction,
+      postRequest("/reset-password", { token, password: "the owner's passphrase", confirm: "the owner's passphrase" }),
+    );
+
+    const { confirmWithCode } = await import("#app/models/account.server");
+    expect((await confirmWithCode(attackerAddress, "email_change", code)).ok).toBe(false);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: victim.id } })).email).toBe(victim.email);
+  });
+});
