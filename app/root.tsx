@@ -43,7 +43,7 @@ export function Layout({ children }: { children: ReactNode }) {
           Skip to content
         </a>
         <AppHeader user={root?.user ?? null} />
-        <main id="main" className="mx-auto w-full max-w-5xl flex-1 px-4 py-8">
+        <main id="main" className="mx-auto w-full max-w-5xl flex-1 px-4 py-8 [overflow-wrap:anywhere]">
           {children}
         </main>
         <footer className="border-t border-zinc-200 px-4 py-6 text-center text-sm text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">

@@ -1,4 +1,5 @@
-import { Form, Link, NavLink } from "@remix-run/react";
+import { Form, Link, NavLink, useLocation } from "@remix-run/react";
+import { useEffect, useRef } from "react";
 
 export type HeaderUser = { displayName: string; role: "member" | "support" | "admin"; emailVerified: boolean };
 
@@ -24,6 +25,12 @@ function SignOutButton({ className }: { className: string }) {
 }
 
 export function AppHeader({ user }: { user: HeaderUser | null }) {
+  const menu = useRef<HTMLDetailsElement>(null);
+  const location = useLocation();
+  // The phone menu is a <details>: close it after each navigation so it does not cover the new page.
+  useEffect(() => {
+    if (menu.current) menu.current.open = false;
+  }, [location.key]);
   const links = user ? [...memberNav, ...(user.role === "admin" || user.role === "support" ? [] : [])] : [];
   return (
     <header className="border-b border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
@@ -38,20 +45,20 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
             </NavLink>
           ))}
           {user ? (
-            <SignOutButton className="btn-secondary ml-2 min-h-9 py-1" />
+            <SignOutButton className="ml-2 btn-secondary min-h-9 py-1" />
           ) : (
             <>
               <NavLink to="/login" className={navClass}>
                 Sign in
               </NavLink>
-              <Link to="/signup" className="btn-primary ml-1 min-h-9 py-1">
+              <Link to="/signup" className="ml-1 btn-primary min-h-9 py-1">
                 Create account
               </Link>
             </>
           )}
         </nav>
         {/* Phone menu: a native disclosure, so it works before JavaScript loads and with a keyboard. */}
-        <details className="relative sm:hidden">
+        <details ref={menu} className="relative sm:hidden">
           <summary className="btn-secondary min-h-11 cursor-pointer list-none" aria-label="Menu">
             <span aria-hidden="true">☰</span> Menu
           </summary>

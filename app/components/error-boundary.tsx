@@ -19,7 +19,7 @@ export function ErrorMessage({ title, detail }: { title: string; detail: string 
     <div className="mx-auto max-w-lg py-16 text-center" role="alert">
       <h1 className="text-2xl font-bold">{title}</h1>
       <p className="mt-3 text-zinc-600 dark:text-zinc-400">{detail}</p>
-      <Link to="/" className="btn-secondary mt-6">
+      <Link to="/" className="mt-6 btn-secondary">
         Go to the home page
       </Link>
     </div>

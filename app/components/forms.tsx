@@ -36,7 +36,7 @@ export function FormMessage({
     <div
       id={id}
       role={tone === "error" ? "alert" : "status"}
-      className={`rounded-lg border px-3 py-2 text-sm ${style}`}
+      className={`my-3 rounded-lg border px-3 py-2 text-sm ${style}`}
     >
       {list.map((message) => (
         <p key={message}>{message}</p>
@@ -68,7 +68,7 @@ export function Field({ label, hint, errors, inputProps }: FieldProps) {
       <input
         {...inputProps}
         id={id}
-        className="input"
+        className={inputProps.className ? `input ${inputProps.className}` : "input"}
         aria-invalid={hasErrors || undefined}
         aria-describedby={describedBy}
       />
@@ -139,7 +139,7 @@ export function CheckboxField({
           {...inputProps}
           type="checkbox"
           id={id}
-          className="accent-brand-600 mt-1 size-5 shrink-0"
+          className="mt-0.5 size-5 shrink-0 accent-brand-600 aria-[invalid=true]:outline-2 aria-[invalid=true]:outline-red-600"
           aria-invalid={hasErrors || undefined}
           aria-describedby={hasErrors ? errorId : undefined}
         />

@@ -19,7 +19,7 @@ export default function Index() {
       {verifiedNow ? <FormMessage tone="success" errors={["Your email address is confirmed. Welcome!"]} /> : null}
       <section className="py-6 sm:py-12">
         <h1 className="max-w-2xl text-3xl font-bold tracking-tight sm:text-5xl">
-          {displayName ? `Welcome back, ${displayName}.` : "Many AI models. One prepaid wallet."}
+          {displayName ? `Welcome, ${displayName}.` : "Many AI models. One prepaid wallet."}
         </h1>
         <p className="mt-4 max-w-2xl text-lg text-zinc-600 dark:text-zinc-400">
           Top up a small amount, by card or mobile money, and run prompts and files through text, image, video and audio

@@ -13,7 +13,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
 export default function OutboxEmail() {
   const email = useLoaderData<typeof loader>();
   return (
-    <article className="card space-y-4">
+    <article className="space-y-4 card">
       <header>
         <h2 className="text-lg font-semibold">{email.subject}</h2>
         <p className="text-sm text-zinc-600 dark:text-zinc-400">to {email.to}</p>

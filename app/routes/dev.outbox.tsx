@@ -41,7 +41,7 @@ export default function DevOutbox() {
           No emails yet. Sign up to see a verification email here.
         </p>
       ) : (
-        <ul className="card divide-y divide-zinc-200 p-0 dark:divide-zinc-800">
+        <ul className="divide-y divide-zinc-200 card p-0 dark:divide-zinc-800">
           {emails.map((email) => (
             <li key={email.id}>
               <Link to={email.id} className="block px-4 py-3 hover:bg-zinc-50 dark:hover:bg-zinc-800">

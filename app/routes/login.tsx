@@ -83,7 +83,7 @@ export default function LoginPage() {
           <FormMessage errors={[error]} />
         </div>
       ) : null}
-      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? ""} />
         <Field

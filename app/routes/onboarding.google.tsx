@@ -72,7 +72,7 @@ export default function GoogleOnboardingPage() {
         You are signing up with Google as <strong className="text-zinc-900 dark:text-zinc-100">{displayName}</strong> (
         <strong className="text-zinc-900 dark:text-zinc-100">{email}</strong>). A few details and you are in.
       </p>
-      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <Field
           label="Display name"

@@ -69,7 +69,7 @@ export default function ResetPasswordPage() {
         <p className="mt-2 text-zinc-600 dark:text-zinc-400">
           It has expired (links work for one hour) or was already used.
         </p>
-        <Link to="/forgot-password" className="btn-primary mt-6">
+        <Link to="/forgot-password" className="mt-6 btn-primary">
           Ask for a new link
         </Link>
       </div>
@@ -81,7 +81,7 @@ export default function ResetPasswordPage() {
       <p className="mt-1 text-zinc-600 dark:text-zinc-400">
         You will be signed out everywhere, then you can sign in with it.
       </p>
-      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <input type="hidden" name="token" value={token} />
         <Field

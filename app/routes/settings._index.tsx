@@ -52,7 +52,7 @@ export default function ProfileSettings() {
       <p className="text-sm text-zinc-600 dark:text-zinc-400">Signed in as {profile.email}.</p>
       {emailChanged ? <FormMessage tone="success" errors={["Your email address was changed."]} /> : null}
       {actionData?.saved ? <FormMessage tone="success" errors={["Profile saved."]} /> : null}
-      <Form method="post" className="card mt-4 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-4 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <Field
           label="Display name"

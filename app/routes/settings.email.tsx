@@ -112,7 +112,7 @@ export default function EmailSettings() {
         </p>
       </div>
       {pendingEmail ? (
-        <Form method="post" className="card space-y-4" {...getFormProps(confirmForm)}>
+        <Form method="post" className="space-y-4 card" {...getFormProps(confirmForm)}>
           <FormMessage tone="success" errors={[`We sent a code to ${pendingEmail}. It works for 15 minutes.`]} />
           <FormMessage id={confirmForm.errorId} errors={confirmForm.errors} />
           <Field
@@ -130,7 +130,7 @@ export default function EmailSettings() {
         </Form>
       ) : null}
       {hasPassword ? (
-        <Form method="post" className="card space-y-4" {...getFormProps(requestForm)}>
+        <Form method="post" className="space-y-4 card" {...getFormProps(requestForm)}>
           <FormMessage id={requestForm.errorId} errors={requestForm.errors} />
           <Field
             label="New email address"

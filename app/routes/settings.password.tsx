@@ -96,7 +96,7 @@ export default function PasswordSettings() {
       {actionData?.saved ? (
         <FormMessage tone="success" errors={["Password changed. Other sessions were signed out."]} />
       ) : null}
-      <Form method="post" className="card mt-4 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-4 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <Field
           label="Current password"

@@ -67,7 +67,7 @@ export default function SessionsSettings() {
       {actionData?.message ? <FormMessage tone="success" errors={[actionData.message]} /> : null}
       <ul className="space-y-3">
         {sessions.map((session) => (
-          <li key={session.id} className="card flex flex-wrap items-center justify-between gap-3">
+          <li key={session.id} className="flex flex-wrap items-center justify-between gap-3 card">
             <div>
               <p className="font-medium">
                 {session.device}{" "}

@@ -60,7 +60,7 @@ export default function SignupPage() {
           Sign in
         </Link>
       </p>
-      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
         <Field
           label="Email"

@@ -121,7 +121,7 @@ export default function VerifyPage() {
         If <strong className="text-zinc-900 dark:text-zinc-100">{email}</strong> can receive mail, an 8-digit code is on
         its way. It works for 15 minutes. You can also click the link in the email.
       </p>
-      <Form method="post" className="card mt-6 space-y-4" {...getFormProps(form)}>
+      <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={linkError ? [linkError] : form.errors} />
         <Field
           label="Confirmation code"

@@ -1,0 +1,303 @@
+import { randomBytes } from "node:crypto";
+import type { Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extractCode, extractLink } from "../fakes/email-helpers";
+import {
+  DESKTOP,
+  PHONE,
+  emailsTo,
+  openBrowser,
+  saveScreenshot,
+  screenshotOnFailure,
+  startApp,
+  waitForEmail,
+  waitForHydration,
+  type OpenBrowser,
+  type RunningApp,
+  type Viewport,
+} from "./harness";
+
+// One newcomer's whole account journey, in a real browser against the production server, at two sizes.
+
+const PASSWORD = "a long passphrase 123";
+const NEW_PASSWORD = "an even longer passphrase 456";
+const MISMATCH = "That email and password do not match an account.";
+
+const VIEWPORTS = [DESKTOP, PHONE];
+let app: RunningApp;
+const browsers = new Map<string, OpenBrowser>();
+
+// The server and both browsers start side by side: each takes seconds, mostly waiting.
+beforeAll(async () => {
+  const [started, ...opened] = await Promise.allSettled([startApp(), ...VIEWPORTS.map((size) => openBrowser(size))]);
+  opened.forEach((result, index) => {
+    if (result.status === "fulfilled") browsers.set(VIEWPORTS[index]!.name, result.value);
+  });
+  if (started.status === "fulfilled") app = started.value;
+  const failure = [started, ...opened].find((result) => result.status === "rejected");
+  if (failure) throw failure.reason;
+});
+
+afterAll(async () => {
+  await Promise.all([...browsers.values()].map((browser) => browser.close()));
+  await app?.stop();
+});
+
+/** The header navigation that is visible at this size; on a phone it lives inside the "Menu" disclosure. */
+async function mainNav(page: Page, viewport: Viewport): Promise<Locator> {
+  if (viewport === PHONE) {
+    const details = page.locator("header details");
+    if (!(await details.evaluate((element: HTMLDetailsElement) => element.open))) {
+      await page.locator("header summary").click();
+    }
+  }
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.waitFor();
+  return nav;
+}
+
+/** Closes the phone menu again, as a person would after using it. */
+async function closeMenu(page: Page, viewport: Viewport) {
+  if (viewport !== PHONE) return;
+  const details = page.locator("header details");
+  if (await details.evaluate((element: HTMLDetailsElement) => element.open))
+    await page.locator("header summary").click();
+}
+
+async function expectSignedIn(page: Page, viewport: Viewport) {
+  const nav = await mainNav(page, viewport);
+  await nav.getByRole("button", { name: "Sign out" }).waitFor();
+  expect(await nav.getByRole("link", { name: "Sign in" }).count()).toBe(0);
+  await closeMenu(page, viewport);
+}
+
+async function expectSignedOut(page: Page, viewport: Viewport) {
+  const nav = await mainNav(page, viewport);
+  await nav.getByRole("link", { name: "Sign in" }).waitFor();
+  await nav.getByRole("link", { name: "Create account" }).waitFor();
+  expect(await nav.getByRole("button", { name: "Sign out" }).count()).toBe(0);
+  await closeMenu(page, viewport);
+}
+
+async function goto(page: Page, url: string) {
+  const response = await page.goto(url);
+  await waitForHydration(page);
+  return response;
+}
+
+/** The field is marked invalid and its aria-describedby points at text containing the message. */
+async function expectFieldError(page: Page, field: Locator, message: string) {
+  await expect.poll(() => field.getAttribute("aria-invalid")).toBe("true");
+  const ids = ((await field.getAttribute("aria-describedby")) ?? "").split(/\s+/).filter(Boolean);
+  expect(ids.length).toBeGreaterThan(0);
+  const described = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).textContent()));
+  expect(described.join(" ")).toContain(message);
+}
+
+/** Nothing sticks out sideways: the page never scrolls horizontally at this width. */
+async function expectNoHorizontalOverflow(page: Page) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  expect(scrollWidth, `page is ${scrollWidth}px wide in a ${innerWidth}px window`).toBeLessThanOrEqual(innerWidth);
+}
+
+async function heading(page: Page, name: string | RegExp) {
+  await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+async function sessionCookie(openBrowser: OpenBrowser, url: string) {
+  return (await openBrowser.context.cookies(url)).find((cookie) => cookie.name === "__Host-session");
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+describe.each(VIEWPORTS)("accounts at $name size ($width×$height)", (viewport) => {
+  let browser: OpenBrowser;
+  let page: Page;
+  const email = `newcomer-${viewport.name}-${Date.now()}-${randomBytes(3).toString("hex")}@example.com`;
+  const name = `Amina ${viewport.name}`;
+  const newName = `Amina N. ${viewport.name}`;
+
+  beforeAll(() => {
+    browser = browsers.get(viewport.name)!;
+    page = browser.page;
+  });
+
+  screenshotOnFailure(() => page, viewport);
+
+  it("a newcomer signs up, sees the field errors, and confirms the address with the emailed code", async () => {
+    await goto(page, `${app.url}/`);
+    await heading(page, "Many AI models. One prepaid wallet.");
+    await (await mainNav(page, viewport)).getByRole("link", { name: "Create account" }).click();
+    await page.waitForURL(`${app.url}/signup`);
+    await heading(page, "Create your account");
+    await closeMenu(page, viewport);
+    await saveScreenshot(page, "signup", viewport);
+    await expectNoHorizontalOverflow(page);
+
+    // An empty submission: every required field is marked invalid and its error is tied to it.
+    await page.getByRole("button", { name: "Create account", exact: true }).click();
+    await expectFieldError(page, page.getByLabel("Email", { exact: true }), "Enter your email address");
+    await expectFieldError(page, page.getByLabel("Password", { exact: true }), "Enter a password");
+    await expectFieldError(page, page.getByLabel("Display name", { exact: true }), "Enter your name");
+    await expectFieldError(page, page.getByLabel("Country", { exact: true }), "Choose your country");
+    await expectFieldError(page, page.getByLabel(/at least 13 years old/), "You must be at least 13 years old");
+    await expectFieldError(page, page.getByLabel(/I accept the terms/), "Please accept the terms and privacy policy");
+    expect(await page.getByLabel("Phone (optional)").getAttribute("aria-invalid")).toBeNull();
+    await saveScreenshot(page, "signup-errors", viewport);
+    await expectNoHorizontalOverflow(page);
+
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Display name", { exact: true }).fill(name);
+    await page.getByLabel("Country", { exact: true }).selectOption("CM");
+    await page.getByLabel(/at least 13 years old/).check();
+    await page.getByLabel(/I accept the terms/).check();
+    await page.getByRole("button", { name: "Create account", exact: true }).click();
+    await page.waitForURL(`${app.url}/verify`);
+    await heading(page, "Check your email");
+    await page.getByText(email, { exact: true }).waitFor();
+    await saveScreenshot(page, "verify", viewport);
+    await expectNoHorizontalOverflow(page);
+
+    const message = await waitForEmail(app.resend, email, /^Confirm your email/);
+    const code = extractCode(message.text);
+    expect(code).toMatch(/^\d{8}$/);
+    const wrong = code!.replace(/^\d/, (digit) => String((Number(digit) + 1) % 10));
+
+    const codeField = page.getByLabel("Confirmation code");
+    await codeField.fill(wrong);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expectFieldError(page, codeField, "That code is not right");
+    expect(page.url()).toBe(`${app.url}/verify`);
+    await saveScreenshot(page, "verify-wrong-code", viewport);
+    await expectNoHorizontalOverflow(page);
+
+    await codeField.fill(code!);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await page.waitForURL(`${app.url}/?verified=1`);
+    await page.getByText("Your email address is confirmed. Welcome!").waitFor();
+    await heading(page, `Welcome, ${name}.`);
+    await expectSignedIn(page, viewport);
+
+    // Production cookies: Chromium keeps the __Host- / Secure session cookie on http://localhost.
+    expect(await sessionCookie(browser, app.url)).toMatchObject({ secure: true, httpOnly: true, path: "/" });
+  });
+
+  it("settings list this device and save a new display name", async () => {
+    await (await mainNav(page, viewport)).getByRole("link", { name: "Settings" }).click();
+    await page.waitForURL(`${app.url}/settings`);
+    await closeMenu(page, viewport);
+    const settingsNav = page.getByRole("navigation", { name: "Settings" });
+
+    await settingsNav.getByRole("link", { name: "Sessions" }).click();
+    await page.waitForURL(`${app.url}/settings/sessions`);
+    await page.getByText("This device", { exact: true }).waitFor();
+    await page.getByText("This is the only device signed in.").waitFor();
+    await saveScreenshot(page, "settings-sessions", viewport);
+    await expectNoHorizontalOverflow(page);
+
+    await settingsNav.getByRole("link", { name: "Profile" }).click();
+    await page.waitForURL(`${app.url}/settings`);
+    const displayName = page.getByLabel("Display name", { exact: true });
+    expect(await displayName.inputValue()).toBe(name);
+    await saveScreenshot(page, "settings-profile", viewport);
+    await expectNoHorizontalOverflow(page);
+    await displayName.fill(newName);
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await page.getByRole("status").filter({ hasText: "Profile saved." }).waitFor();
+    expect(await displayName.inputValue()).toBe(newName);
+  });
+
+  it("signs out with a POST, then signs in again with the password", async () => {
+    const logout = page.waitForResponse(
+      // Remix single fetch posts the form to /logout.data once hydrated (plain /logout without JavaScript).
+      (response) =>
+        /^\/logout(\.data)?$/.test(new URL(response.url()).pathname) && response.request().method() === "POST",
+    );
+    await (await mainNav(page, viewport)).getByRole("button", { name: "Sign out" }).click();
+    expect((await logout).status()).toBeLessThan(400);
+    await page.waitForURL(`${app.url}/`);
+    await heading(page, "Many AI models. One prepaid wallet.");
+    await expectSignedOut(page, viewport);
+    expect((await sessionCookie(browser, app.url))?.value ?? "").toBe("");
+
+    await (await mainNav(page, viewport)).getByRole("link", { name: "Sign in" }).click();
+    await page.waitForURL(`${app.url}/login`);
+    await closeMenu(page, viewport);
+    await heading(page, "Sign in");
+    await signIn(page, email, PASSWORD);
+    await page.waitForURL(`${app.url}/`);
+    await heading(page, `Welcome, ${newName}.`);
+    await expectSignedIn(page, viewport);
+  });
+
+  it("resets a forgotten password: signed out everywhere, only the new password works", async () => {
+    const oldSession = await sessionCookie(browser, app.url);
+    expect(oldSession?.value).toBeTruthy();
+    const sentBefore = emailsTo(app.resend, email).length;
+
+    await goto(page, `${app.url}/forgot-password`);
+    await heading(page, "Reset your password");
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByRole("button", { name: "Email me a reset link" }).click();
+    await page.getByText("If that address has an account, a reset link is on its way.").waitFor();
+
+    const message = await waitForEmail(app.resend, email, /^Reset your/, { after: sentBefore });
+    const link = extractLink(message.text);
+    expect(link).toMatch(new RegExp(`^${app.url}/reset-password\\?token=`));
+
+    await goto(page, link!);
+    await heading(page, "Choose a new password");
+    await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel("Repeat the new password", { exact: true }).fill(NEW_PASSWORD);
+    await page.getByRole("button", { name: "Save new password" }).click();
+    await page.waitForURL(`${app.url}/login?reset=1`);
+    await page.getByText("Your password was changed. Sign in with the new one.").waitFor();
+    await expectSignedOut(page, viewport);
+
+    // The session this browser had before is dead on the server too, not just forgotten by the browser.
+    const stale = await fetch(`${app.url}/settings`, {
+      headers: { cookie: `${oldSession!.name}=${oldSession!.value}` },
+      redirect: "manual",
+    });
+    expect(stale.status).toBe(302);
+    expect(stale.headers.get("location")).toMatch(/^\/login\b/);
+
+    await signIn(page, email, PASSWORD);
+    await page.getByRole("alert").filter({ hasText: MISMATCH }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/login");
+
+    await signIn(page, email, NEW_PASSWORD);
+    await page.waitForURL(`${app.url}/`);
+    await heading(page, `Welcome, ${newName}.`);
+    await expectSignedIn(page, viewport);
+  });
+
+  it("refuses cross-origin posts and answers unknown pages and the dev outbox with a 404 page", async () => {
+    const form = { email, password: "not the password" };
+    const evil = await page.request.post(`${app.url}/login`, {
+      headers: { Origin: "https://evil.example" },
+      form,
+      maxRedirects: 0,
+    });
+    expect(evil.status()).toBe(403);
+    // The same request from the app's own origin reaches the sign-in action (and is refused there, normally).
+    const own = await page.request.post(`${app.url}/login`, { headers: { Origin: app.url }, form, maxRedirects: 0 });
+    expect(own.status()).not.toBe(403);
+
+    const missing = await goto(page, `${app.url}/does-not-exist`);
+    expect(missing?.status()).toBe(404);
+    await heading(page, "Page not found");
+
+    const outbox = await goto(page, `${app.url}/dev/outbox`);
+    expect(outbox?.status()).toBe(404);
+    await heading(page, "Page not found");
+  });
+});
