@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { freePort, run, startEmbeddedPostgres } from "./lib/postgres";
+import { freePort, startEmbeddedPostgres } from "./lib/postgres";
 
 // `npm run db:new-migration -- <name>`: writes prisma/migrations/<timestamp>_<name>/migration.sql with the
-// SQL that takes the schema of the last migration to the current prisma/schema.prisma.
+// SQL that takes the committed prisma/schema.prisma (HEAD) to the working copy. A scratch embedded
+// Postgres only satisfies the driver adapter; nothing is read from it.
 // (`prisma migrate dev` needs a shadow database, which the driver-adapter setup cannot make offline;
 // see docs/decisions/0001-prisma-offline-migrations.md.) Review the SQL; add plain statements (CHECKs,
 // indexes) below the generated part, but no comment or statement may hide a semicolon inside a string
@@ -20,14 +21,9 @@ const dir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-migration-"));
 const server = await startEmbeddedPostgres({ dir: path.join(dir, "data"), port: await freePort(), persistent: false });
 try {
   const url = server.url("postgres");
-  await run("npx", ["prisma", "migrate", "deploy"], { DATABASE_URL: url });
-  const pulled = path.join(dir, "pulled.prisma");
-  const header = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n';
-  await writeFile(pulled, header);
-  execFileSync("npx", ["prisma", "db", "pull", "--schema", pulled], {
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: "pipe",
-  });
+  // The schema as last committed is the schema of the last migration (commit them together).
+  const pulled = path.join(dir, "committed.prisma");
+  await writeFile(pulled, execFileSync("git", ["show", "HEAD:prisma/schema.prisma"], { encoding: "utf8" }));
   const sql = execFileSync(
     "npx",
     [
