@@ -155,6 +155,3 @@ ALTER TABLE "manual_top_ups" ADD CONSTRAINT "manual_top_ups_method_id_fkey" FORE
 ALTER TABLE "manual_top_ups" ADD CONSTRAINT "manual_top_ups_receipt_file_id_fkey" FOREIGN KEY ("receipt_file_id") REFERENCES "stored_files"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 
--- Audit events are append-only.
-CREATE RULE audit_events_no_update AS ON UPDATE TO "audit_events" DO INSTEAD NOTHING;
-CREATE RULE audit_events_no_delete AS ON DELETE TO "audit_events" DO INSTEAD NOTHING;
