@@ -4,7 +4,10 @@ import { useEffect, useRef } from "react";
 export type HeaderUser = { displayName: string; role: "member" | "support" | "admin"; emailVerified: boolean };
 
 // Areas of the app a member can reach; each entry is added when its route exists.
-const memberNav = [{ to: "/settings", label: "Settings" }];
+const memberNav = [
+  { to: "/wallet", label: "Wallet" },
+  { to: "/settings", label: "Settings" },
+];
 
 function navClass({ isActive }: { isActive: boolean }) {
   return `rounded-md px-3 py-2 text-sm font-medium ${

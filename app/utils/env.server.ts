@@ -1,4 +1,10 @@
 import { z } from "zod";
+import { parseAmount } from "./money";
+
+function micros(text: string, currency: string): bigint {
+  const parsed = parseAmount(text, currency);
+  return parsed.ok ? parsed.micros : 0n;
+}
 
 // Every environment variable the server reads, validated once at start-up.
 // Nothing is required in development; production refuses to start with a readable list of what is missing.
@@ -33,6 +39,16 @@ const schema = z
         (code) => Intl.supportedValuesOf("currency").includes(code),
         "must be an ISO 4217 currency code, e.g. USD, EUR, XAF",
       ),
+    STRIPE_SECRET_KEY: optionalString,
+    STRIPE_WEBHOOK_SECRET: optionalString,
+    /** Where the Stripe SDK sends requests (tests point it at a local fake); default api.stripe.com. */
+    STRIPE_API_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** Card top-up limits and preset buttons, in whole or decimal units of WALLET_CURRENCY. */
+    TOPUP_MIN: z.string().trim().default("1"),
+    TOPUP_MAX: z.string().trim().default("500"),
+    TOPUP_PRESETS: z.string().trim().default("5,10,20,50"),
+    /** Local folder for stored files (receipts, generation inputs and outputs). */
+    STORAGE_DIR: z.string().trim().default(".data/files"),
     GOOGLE_CLIENT_ID: optionalString,
     GOOGLE_CLIENT_SECRET: optionalString,
   })
@@ -40,6 +56,26 @@ const schema = z
     if (env.NODE_ENV !== "production") return;
     for (const key of ["DATABASE_URL", "APP_URL", "RESEND_API_KEY"] as const) {
       if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required in production" });
+    }
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.STRIPE_SECRET_KEY) !== Boolean(env.STRIPE_WEBHOOK_SECRET)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["STRIPE_WEBHOOK_SECRET"],
+        message: "set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET together (or neither)",
+      });
+    }
+    const min = parseAmount(env.TOPUP_MIN, env.WALLET_CURRENCY);
+    const max = parseAmount(env.TOPUP_MAX, env.WALLET_CURRENCY);
+    if (!min.ok) ctx.addIssue({ code: "custom", path: ["TOPUP_MIN"], message: min.error });
+    if (!max.ok) ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: max.error });
+    if (min.ok && max.ok && min.micros > max.micros) {
+      ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: "must be at least TOPUP_MIN" });
+    }
+    for (const preset of env.TOPUP_PRESETS.split(",").filter(Boolean)) {
+      const parsed = parseAmount(preset, env.WALLET_CURRENCY);
+      if (!parsed.ok) ctx.addIssue({ code: "custom", path: ["TOPUP_PRESETS"], message: `${preset}: ${parsed.error}` });
     }
   })
   .superRefine((env, ctx) => {
@@ -56,6 +92,14 @@ const schema = z
     APP_URL: (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     isProduction: env.NODE_ENV === "production",
     googleEnabled: Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET),
+    stripeEnabled: Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET),
+    topUp: {
+      min: micros(env.TOPUP_MIN, env.WALLET_CURRENCY),
+      max: micros(env.TOPUP_MAX, env.WALLET_CURRENCY),
+      presets: env.TOPUP_PRESETS.split(",")
+        .filter(Boolean)
+        .map((preset) => micros(preset, env.WALLET_CURRENCY)),
+    },
   }));
 
 export type Env = z.infer<typeof schema>;
