@@ -60,6 +60,9 @@ app.all(
   }),
 );
 
+type JobEntry = { startBackgroundJobs?: () => Promise<void>; stopBackgroundJobs?: () => Promise<void> };
+const jobs = build.entry.module as unknown as JobEntry;
+
 const server = app.listen(env.PORT, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : env.PORT;
@@ -67,11 +70,16 @@ const server = app.listen(env.PORT, () => {
   // The test harness and dev script read this line to find the port.
   process.stdout.write(`READY http://localhost:${port}\n`);
   if (build.mode === "development") void broadcastDevReady(build);
+  if (env.BACKGROUND_JOBS) {
+    jobs.startBackgroundJobs?.().catch((error: unknown) => logger.error("jobs.start_failed", { error }));
+  }
 });
 
 function shutdown() {
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 5000).unref();
+  server.close(() => {
+    void (jobs.stopBackgroundJobs?.() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+  setTimeout(() => process.exit(0), 8000).unref();
 }
 process.on("SIGTERM", shutdown);
 process.on("SIGINT", shutdown);

@@ -26,6 +26,11 @@ const schema = z
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DATABASE_URL: optionalString,
     TRUST_PROXY: boolean,
+    /** Run pg-boss workers (hold expiry, retention) in this process; turn off on web-only instances. */
+    BACKGROUND_JOBS: z
+      .enum(["on", "off", "true", "false", "1", "0", ""])
+      .optional()
+      .transform((value) => value === undefined || value === "" || value === "on" || value === "true" || value === "1"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     EMAIL_FROM: z.string().default("AI Wallet <no-reply@localhost>"),
     RESEND_API_KEY: optionalString,

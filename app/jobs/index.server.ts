@@ -1,0 +1,25 @@
+import { getBoss } from "#app/utils/jobs.server";
+import { logger } from "#app/utils/logger.server";
+import { purgeExpiredJob, voidExpiredHoldsJob } from "./maintenance.server";
+
+// Every background job, its schedule, and its handler. pg-boss guarantees a scheduled job runs once
+// per tick across all instances.
+export const JOBS = {
+  voidExpiredHolds: { name: "ledger-void-expired-holds", cron: "* * * * *", run: voidExpiredHoldsJob },
+  purgeExpired: { name: "maintenance-purge-expired", cron: "17 * * * *", run: purgeExpiredJob },
+} as const;
+
+export async function startBackgroundJobs() {
+  const boss = getBoss();
+  await boss.start();
+  for (const job of Object.values(JOBS)) {
+    await boss.createQueue(job.name);
+    await boss.schedule(job.name, job.cron);
+    await boss.work(job.name, async () => {
+      const started = Date.now();
+      const result = await job.run();
+      logger.info("job.done", { job: job.name, ms: Date.now() - started, result });
+    });
+  }
+  logger.info("jobs.started", { jobs: Object.values(JOBS).map((job) => job.name) });
+}
