@@ -29,7 +29,7 @@ app.use((req, res, next) => {
     "Content-Security-Policy",
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
       "media-src 'self' blob:; connect-src 'self' ws://localhost:*; frame-src 'self'; frame-ancestors 'none'; object-src 'none'; " +
-      "base-uri 'self'; form-action 'self' https://accounts.google.com",
+      "base-uri 'self'; form-action 'self' https://accounts.google.com https://checkout.stripe.com",
   );
   if (env.isProduction) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   next();
