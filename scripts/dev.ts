@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { seed, DEV_ACCOUNTS } from "../prisma/seed";
+import { seed, seedDemoCredit, DEV_ACCOUNTS } from "../prisma/seed";
 import { ensureDatabase, migrate, startEmbeddedPostgres } from "./lib/postgres";
 
 // `npm run dev`: real PostgreSQL (embedded, data in .data/postgres) unless DATABASE_URL is set,
@@ -21,11 +21,14 @@ if (!databaseUrl) {
 console.log("Applying migrations…");
 if (!(await migrate(databaseUrl))) console.log("Database schema is up to date.");
 await seed(databaseUrl);
+const demoCredit = await seedDemoCredit(databaseUrl);
 
 console.log(`
   AI Wallet is starting at http://localhost:${port}
   Sign in as ${DEV_ACCOUNTS[0].email} / ${DEV_ACCOUNTS[0].password} (admin)
-          or ${DEV_ACCOUNTS[1].email} / ${DEV_ACCOUNTS[1].password} (member)
+          or ${DEV_ACCOUNTS[1].email} / ${DEV_ACCOUNTS[1].password} (member${demoCredit?.credited ? ", just given demo credit" : ""})
+  Database: ${databaseUrl}
+    (for npm run wallet:grant / ledger:check in another terminal: export DATABASE_URL='${databaseUrl}')
   Emails go to the dev outbox: http://localhost:${port}/dev/outbox
 `);
 

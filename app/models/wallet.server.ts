@@ -1,0 +1,402 @@
+import { createElement } from "react";
+import { Prisma } from "@prisma/client";
+import type { EChartsOption } from "echarts";
+import { BarChart } from "echarts/charts";
+import { GridComponent } from "echarts/components";
+import * as echarts from "echarts/core";
+import { SVGRenderer } from "echarts/renderers";
+import * as LowBalance from "#emails/low-balance";
+import { walletAccountId } from "#app/models/ledger.server";
+import { prisma } from "#app/utils/db.server";
+import { sendEmail } from "#app/utils/email.server";
+import { env } from "#app/utils/env.server";
+import { logger } from "#app/utils/logger.server";
+import { formatMoney, microsToDecimalString } from "#app/utils/money";
+
+// A member's view of their wallet: statement, CSV export, spend by day and by model, low-balance alert.
+// Reads only (the ledger module is the only writer of ledger tables); every query names the member's id,
+// so one member can never see another's movements, even through a mistaken account id.
+
+/** Transfers with this kind are generation charges; their metadata.model names the model. */
+export const GENERATION_KIND = "generation";
+export const STATEMENT_PAGE_SIZE = 25;
+const DAY_MS = 86_400_000;
+
+// ---------------------------------------------------------------------------------------------
+// What a movement was, in words a member understands.
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value.trim() ? value.trim() : null;
+}
+
+/**
+ * "Card top-up", "Top-up by MTN MoMo", "Promotional credit", "Generation · openai:gpt-4o", "Refund"…
+ * Known kinds (generation, topup_card*, topup_manual, grant, refund, adjustment…) get a fixed label;
+ * anything else falls back to the transfer's own description.
+ */
+export function describeMovement(
+  transfer: { kind: string; description: string; metadata: unknown },
+  amount: bigint,
+): string {
+  const kind = transfer.kind.toLowerCase();
+  const meta = isRecord(transfer.metadata) ? transfer.metadata : {};
+  const source = [kind, text(meta.source), text(meta.method), text(meta.provider)].join(" ").toLowerCase();
+  if (kind === GENERATION_KIND) {
+    const model = text(meta.model);
+    return model ? `Generation · ${model}` : "Generation";
+  }
+  if (/dispute|chargeback/.test(kind)) return amount < 0n ? "Card payment disputed" : "Card dispute won";
+  if (/refund|reversal/.test(kind)) return amount < 0n ? "Refund to your card" : "Refund";
+  if (/grant|promo|bonus/.test(kind)) return "Promotional credit";
+  if (/top.?up|deposit|stripe|checkout|manual/.test(kind)) {
+    if (/stripe|card|checkout/.test(source)) return "Card top-up";
+    if (/manual|mobile|momo|bank/.test(source)) {
+      // The manual top-up path names the method ("Top-up by MTN MoMo"); keep that when it is there.
+      const method = text(meta.methodName);
+      return method ? `Top-up by ${method}` : (text(transfer.description) ?? "Mobile money top-up");
+    }
+    return "Top-up";
+  }
+  if (/adjust|correction/.test(kind)) return amount < 0n ? "Adjustment (debit)" : "Adjustment (credit)";
+  return text(transfer.description) ?? transfer.kind;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statement
+
+export type StatementItem = {
+  /** The ledger entry id (as text: it is a BigInt in the database). */
+  id: string;
+  transferId: string;
+  date: Date;
+  kind: string;
+  description: string;
+  /** Positive: money in; negative: money out. Micro-units. */
+  amount: bigint;
+  balanceAfter: bigint;
+};
+
+export type Statement = {
+  currency: string;
+  items: StatementItem[];
+  total: number;
+  page: number;
+  pageSize: number;
+  pageCount: number;
+};
+
+const entrySelect = {
+  id: true,
+  amount: true,
+  balanceAfter: true,
+  createdAt: true,
+  transferId: true,
+  transfer: { select: { kind: true, description: true, metadata: true } },
+} satisfies Prisma.LedgerEntrySelect;
+
+type EntryRow = Prisma.LedgerEntryGetPayload<{ select: typeof entrySelect }>;
+
+function toItem(row: EntryRow): StatementItem {
+  return {
+    id: row.id.toString(),
+    transferId: row.transferId,
+    date: row.createdAt,
+    kind: row.transfer.kind,
+    description: describeMovement(row.transfer, row.amount),
+    amount: row.amount,
+    balanceAfter: row.balanceAfter,
+  };
+}
+
+/** The member's wallet entries only: the account id and the account's owner both have to match. */
+function memberEntries(userId: string): Prisma.LedgerEntryWhereInput {
+  return { accountId: walletAccountId(userId), account: { userId } };
+}
+
+async function walletCurrency(userId: string): Promise<string> {
+  const account = await prisma.ledgerAccount.findUnique({
+    where: { id: walletAccountId(userId), userId },
+    select: { currency: true },
+  });
+  return account?.currency ?? env.WALLET_CURRENCY;
+}
+
+/** Newest first. A page past the end shows the last page. */
+export async function getStatement(
+  userId: string,
+  { page = 1, pageSize = STATEMENT_PAGE_SIZE }: { page?: number; pageSize?: number } = {},
+): Promise<Statement> {
+  const size = Math.min(Math.max(Math.trunc(pageSize) || STATEMENT_PAGE_SIZE, 1), 200);
+  const where = memberEntries(userId);
+  const [total, currency] = await Promise.all([prisma.ledgerEntry.count({ where }), walletCurrency(userId)]);
+  const pageCount = Math.max(1, Math.ceil(total / size));
+  const current = Math.min(Math.max(Math.trunc(page) || 1, 1), pageCount);
+  const rows = await prisma.ledgerEntry.findMany({
+    where,
+    orderBy: { id: "desc" },
+    skip: (current - 1) * size,
+    take: size,
+    select: entrySelect,
+  });
+  return { currency, items: rows.map(toItem), total, page: current, pageSize: size, pageCount };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spend (generation charges), by UTC day and by model
+
+export type SpendDay = { /** YYYY-MM-DD, UTC. */ day: string; amount: bigint };
+export type SpendModel = { model: string; amount: bigint; count: number };
+
+/** [start, end) covering the last `days` UTC calendar days, today included. */
+function utcWindow(days: number, now: Date) {
+  const count = Math.min(Math.max(Math.trunc(days) || 30, 1), 366);
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return { count, start: new Date(today - (count - 1) * DAY_MS), end: new Date(today + DAY_MS) };
+}
+
+/** What generations cost the member on each of the last `days` UTC days (oldest first, zero-filled). */
+export async function getSpendByDay(userId: string, days = 30, now = new Date()): Promise<SpendDay[]> {
+  const { count, start, end } = utcWindow(days, now);
+  const rows = await prisma.$queryRaw<{ day: string; spent: string }[]>`
+    SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(-e.amount)::text AS spent
+    FROM ledger_entries e
+    JOIN ledger_accounts a ON a.id = e.account_id
+    JOIN ledger_transfers t ON t.id = e.transfer_id
+    WHERE e.account_id = ${walletAccountId(userId)} AND a.user_id = ${userId} AND t.kind = ${GENERATION_KIND}
+      AND e.created_at >= ${start}::timestamptz AND e.created_at < ${end}::timestamptz
+    GROUP BY 1`;
+  const byDay = new Map(rows.map((row) => [row.day, BigInt(row.spent)]));
+  return Array.from({ length: count }, (_, index) => {
+    const day = new Date(start.getTime() + index * DAY_MS).toISOString().slice(0, 10);
+    return { day, amount: byDay.get(day) ?? 0n };
+  });
+}
+
+/** What generations cost the member per model (transfer metadata.model) over the last `days` UTC days. */
+export async function getSpendByModel(userId: string, days = 30, now = new Date()): Promise<SpendModel[]> {
+  const { start, end } = utcWindow(days, now);
+  const rows = await prisma.$queryRaw<{ model: string; spent: string; count: number }[]>`
+    SELECT coalesce(nullif(t.metadata->>'model', ''), 'unknown') AS model, sum(-e.amount)::text AS spent,
+      count(*)::int AS count
+    FROM ledger_entries e
+    JOIN ledger_accounts a ON a.id = e.account_id
+    JOIN ledger_transfers t ON t.id = e.transfer_id
+    WHERE e.account_id = ${walletAccountId(userId)} AND a.user_id = ${userId} AND t.kind = ${GENERATION_KIND}
+      AND e.created_at >= ${start}::timestamptz AND e.created_at < ${end}::timestamptz
+    GROUP BY 1
+    ORDER BY sum(-e.amount) DESC, 1 ASC`;
+  return rows.map((row) => ({ model: row.model, amount: BigInt(row.spent), count: Number(row.count) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV export (RFC 4180)
+
+export const CSV_HEADER = ["Date (UTC)", "Type", "Description", "Amount", "Balance after", "Currency", "Transfer ID"];
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+
+/**
+ * One RFC 4180 field. Text that a spreadsheet would run as a formula (starting with = + - @, tab or
+ * carriage return) gets a leading apostrophe; plain numbers such as "-1.25" are data, never formulas,
+ * and stay as they are so that sums still work.
+ */
+export function csvCell(value: string): string {
+  const safe = !PLAIN_NUMBER.test(value) && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export function csvRow(cells: string[]): string {
+  return `${cells.map(csvCell).join(",")}\r\n`;
+}
+
+/** "2026-11-23 14:05:09": a form every spreadsheet reads as a date and time. */
+function csvDate(date: Date): string {
+  return date.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/**
+ * The member's whole statement as CSV, newest first, read from the database in batches as the
+ * response is consumed (nothing is held in memory). Starts with a UTF-8 byte-order mark so that
+ * spreadsheet programs read "·" and accented model names correctly.
+ */
+export function statementCsv(userId: string, { batchSize = 500 }: { batchSize?: number } = {}) {
+  const encoder = new TextEncoder();
+  let currency: string | null = null;
+  let cursor: bigint | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (currency === null) {
+          currency = await walletCurrency(userId);
+          controller.enqueue(encoder.encode(`\uFEFF${csvRow(CSV_HEADER)}`));
+          return;
+        }
+        const rows: EntryRow[] = await prisma.ledgerEntry.findMany({
+          where: { ...memberEntries(userId), ...(cursor === null ? {} : { id: { lt: cursor } }) },
+          orderBy: { id: "desc" },
+          take: batchSize,
+          select: entrySelect,
+        });
+        const lines = rows.map((row) => {
+          const item = toItem(row);
+          return csvRow([
+            csvDate(item.date),
+            item.kind,
+            item.description,
+            microsToDecimalString(item.amount),
+            microsToDecimalString(item.balanceAfter),
+            currency!,
+            item.transferId,
+          ]);
+        });
+        if (lines.length) controller.enqueue(encoder.encode(lines.join("")));
+        cursor = rows.at(-1)?.id ?? cursor;
+        if (rows.length < batchSize) controller.close();
+      } catch (error) {
+        logger.error("wallet.statement_csv_failed", {
+          userId,
+          errorName: error instanceof Error ? error.name : "unknown",
+        });
+        controller.error(error);
+      }
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Low-balance alert
+
+export type LowBalanceSettings = { threshold: bigint | null; notifiedAt: Date | null };
+
+export async function getLowBalanceSettings(userId: string): Promise<LowBalanceSettings> {
+  const user = await prisma.user.findUnique({
+    where: { id: userId },
+    select: { lowBalanceThreshold: true, lowBalanceNotifiedAt: true },
+  });
+  return { threshold: user?.lowBalanceThreshold ?? null, notifiedAt: user?.lowBalanceNotifiedAt ?? null };
+}
+
+export type LowBalanceStatus =
+  /** No threshold set. */
+  | "off"
+  /** Available ≥ threshold and the alert is armed. */
+  | "above"
+  /** Just crossed below: the email went out (to this caller only). */
+  | "notified"
+  /** Still below, already emailed: nothing to do until it goes back above. */
+  | "already_notified"
+  /** Back at or above the threshold: the alert is armed again. */
+  | "rearmed"
+  /** Crossed below but the email could not be sent; the alert stays armed so the next check retries. */
+  | "email_failed"
+  /** The check itself failed (logged); the caller's money operation is not affected. */
+  | "error";
+
+/**
+ * Call after every change to a member's available balance (charge, hold, top-up). Emails once when the
+ * available balance is below the member's threshold, and re-arms when it is back at or above it.
+ * Race-safe: the "notified" mark is set by one conditional UPDATE, so concurrent charges email once.
+ * Never throws: a failure is logged and reported as "error" / "email_failed".
+ */
+export async function checkLowBalance(userId: string): Promise<LowBalanceStatus> {
+  try {
+    // Available balance of the member's own wallet; a member without a wallet yet has nothing.
+    const available = Prisma.sql`coalesce((SELECT balance - held FROM ledger_accounts
+      WHERE id = ${walletAccountId(userId)} AND user_id = ${userId}), 0)`;
+    const crossed = await prisma.$queryRaw<
+      { email: string; displayName: string; threshold: string; available: string; notifiedAt: Date }[]
+    >`
+      UPDATE users SET low_balance_notified_at = now()
+      WHERE id = ${userId} AND low_balance_threshold IS NOT NULL AND low_balance_notified_at IS NULL
+        AND ${available} < low_balance_threshold
+      RETURNING email, display_name AS "displayName", low_balance_threshold::text AS threshold,
+        (${available})::text AS available, low_balance_notified_at AS "notifiedAt"`;
+    const hit = crossed[0];
+    if (hit) return await sendLowBalanceEmail(userId, hit);
+
+    const rearmed = await prisma.$executeRaw`
+      UPDATE users SET low_balance_notified_at = NULL
+      WHERE id = ${userId} AND low_balance_notified_at IS NOT NULL
+        AND (low_balance_threshold IS NULL OR ${available} >= low_balance_threshold)`;
+    if (rearmed > 0) {
+      logger.info("wallet.low_balance_rearmed", { userId });
+      return "rearmed";
+    }
+    const settings = await getLowBalanceSettings(userId);
+    if (settings.threshold === null) return "off";
+    return settings.notifiedAt ? "already_notified" : "above";
+  } catch (error) {
+    logger.error("wallet.low_balance_check_failed", {
+      userId,
+      errorName: error instanceof Error ? error.name : "unknown",
+    });
+    return "error";
+  }
+}
+
+async function sendLowBalanceEmail(
+  userId: string,
+  hit: { email: string; displayName: string; threshold: string; available: string; notifiedAt: Date },
+): Promise<LowBalanceStatus> {
+  const currency = await walletCurrency(userId);
+  const props: LowBalance.LowBalanceEmailProps = {
+    displayName: hit.displayName,
+    available: formatMoney(BigInt(hit.available), currency),
+    threshold: formatMoney(BigInt(hit.threshold), currency),
+    topUpUrl: `${env.APP_URL}/wallet/top-up`,
+    walletUrl: `${env.APP_URL}/wallet`,
+    appUrl: env.APP_URL,
+  };
+  try {
+    await sendEmail({
+      to: hit.email,
+      subject: LowBalance.subject(props),
+      react: createElement(LowBalance.LowBalanceEmail, props),
+      tag: "low-balance",
+    });
+    logger.info("wallet.low_balance_notified", { userId });
+    return "notified";
+  } catch (error) {
+    // Undo our own mark only (not a newer one), so the next check tries again.
+    await prisma.$executeRaw`
+      UPDATE users SET low_balance_notified_at = NULL WHERE id = ${userId} AND low_balance_notified_at = ${hit.notifiedAt}`;
+    logger.error("wallet.low_balance_email_failed", {
+      userId,
+      errorName: error instanceof Error ? error.name : "unknown",
+    });
+    return "email_failed";
+  }
+}
+
+/**
+ * Sets (micro-units > 0) or clears (null) the alert threshold. A new threshold starts armed, and is
+ * checked at once: a member whose balance is already below it gets the email now, once.
+ */
+export async function setLowBalanceThreshold(userId: string, threshold: bigint | null): Promise<LowBalanceStatus> {
+  if (threshold !== null && threshold <= 0n) throw new RangeError("The low-balance threshold must be positive");
+  await prisma.user.update({
+    where: { id: userId },
+    data: { lowBalanceThreshold: threshold, lowBalanceNotifiedAt: null },
+  });
+  if (threshold === null) return "off";
+  return checkLowBalance(userId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts: Apache ECharts' server-side SVG renderer (no DOM). The options come from
+// app/components/spend-chart.tsx; this module only turns them into SVG, on the server.
+
+echarts.use([BarChart, GridComponent, SVGRenderer]);
+
+export function renderChartSvg(option: EChartsOption, width: number, height: number): string {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
+  try {
+    chart.setOption(option);
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
