@@ -34,7 +34,12 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
   useEffect(() => {
     if (menu.current) menu.current.open = false;
   }, [location.key]);
-  const links = user ? [...memberNav, ...(user.role === "admin" || user.role === "support" ? [] : [])] : [];
+  const links = user
+    ? [
+        ...memberNav,
+        ...(user.role === "admin" || user.role === "support" ? [{ to: "/admin/top-ups", label: "Admin" }] : []),
+      ]
+    : [];
   return (
     <header className="border-b border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
       <div className="mx-auto flex max-w-5xl items-center justify-between gap-4 px-4 py-3">

@@ -1,0 +1,152 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { link, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import type { Prisma, StoredFile } from "@prisma/client";
+import { prisma } from "./db.server";
+import { env } from "./env.server";
+
+// Where the bytes of stored files live. Rows in stored_files (owner, purpose, type, size, sha256) say
+// what a file is and who may read it; the storage backend only knows opaque random keys.
+// The local-disk backend is the default; an S3-compatible one can implement the same interface.
+
+export interface FileStorage {
+  /** Stores bytes under a new key; never overwrites an existing object. */
+  put(key: string, bytes: Uint8Array, mediaType: string): Promise<void>;
+  /** The object's bytes as a stream, or null when there is no such object. */
+  get(key: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number } | null>;
+  /** Removes the object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>;
+}
+
+const KEY_PATTERN = /^[a-z0-9]{32}$/;
+
+/** A fresh random key (128 bits as 32 hex characters). Keys never contain user input. */
+export function newStorageKey(): string {
+  return randomBytes(16).toString("hex");
+}
+
+function assertKey(key: string) {
+  if (!KEY_PATTERN.test(key)) throw new Error("storage: invalid key");
+}
+
+/** Files on local disk under `root`, spread over 256 folders by the key's first two characters. */
+export function createLocalDiskStorage(rootDir: string): FileStorage {
+  const root = path.resolve(rootDir);
+
+  function pathFor(key: string) {
+    assertKey(key);
+    const full = path.join(root, key.slice(0, 2), key);
+    // Belt and braces: the key pattern already rules out separators and "..".
+    if (!full.startsWith(root + path.sep)) throw new Error("storage: path outside the storage folder");
+    return full;
+  }
+
+  return {
+    async put(key, bytes) {
+      const target = pathFor(key);
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      // Write to a temporary name, then hard-link it into place: a reader never sees a half-written
+      // file, and link() fails with EEXIST instead of overwriting an existing object.
+      const temporary = `${target}.${randomBytes(6).toString("hex")}.tmp`;
+      try {
+        await writeFile(temporary, bytes, { flag: "wx", mode: 0o600 });
+        await link(temporary, target);
+      } finally {
+        await rm(temporary, { force: true });
+      }
+    },
+    async get(key) {
+      const target = pathFor(key);
+      try {
+        const info = await stat(target);
+        const stream = Readable.toWeb(createReadStream(target)) as ReadableStream<Uint8Array>;
+        return { stream, size: info.size };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw error;
+      }
+    },
+    async delete(key) {
+      await rm(pathFor(key), { force: true });
+    },
+  };
+}
+
+let storage: FileStorage | undefined;
+
+/** The configured backend (local disk under STORAGE_DIR). */
+export function getStorage(): FileStorage {
+  storage ??= createLocalDiskStorage(env.STORAGE_DIR);
+  return storage;
+}
+
+/** Reads a whole object into memory (for small files such as receipts). */
+export async function readAllBytes(key: string, backend: FileStorage = getStorage()): Promise<Uint8Array | null> {
+  const object = await backend.get(key);
+  if (!object) return null;
+  return new Uint8Array(await new Response(object.stream).arrayBuffer());
+}
+
+export type SaveFileInput = {
+  ownerId: string | null;
+  /** What the file is for, e.g. "receipt"; access rules depend on it. */
+  purpose: string;
+  bytes: Uint8Array;
+  /** The SNIFFED type (see file-type.server.ts), never the browser's claim. */
+  mediaType: string;
+  /** As the browser sent it; kept for display only (trimmed, at most 200 characters). */
+  originalName?: string | null;
+};
+
+function cleanName(name: string | null | undefined): string | null {
+  if (!name) return null;
+  // Control characters (newlines, NUL…) have no place in a name shown to people.
+  const printable = Array.from(name)
+    .filter((char) => char.charCodeAt(0) >= 0x20 && char.charCodeAt(0) !== 0x7f)
+    .join("");
+  const cleaned = printable.trim().slice(0, 200);
+  return cleaned || null;
+}
+
+/**
+ * Stores the bytes under a new random key, then records the stored_files row (in `tx` when given).
+ * If the row cannot be written the bytes are removed again. A caller whose surrounding transaction
+ * fails later should call `discardFile(file)`.
+ */
+export async function saveFile(
+  input: SaveFileInput,
+  options: { tx?: Prisma.TransactionClient; storage?: FileStorage } = {},
+): Promise<StoredFile> {
+  const backend = options.storage ?? getStorage();
+  const storageKey = newStorageKey();
+  const sha256 = createHash("sha256").update(input.bytes).digest("hex");
+  await backend.put(storageKey, input.bytes, input.mediaType);
+  try {
+    return await (options.tx ?? prisma).storedFile.create({
+      data: {
+        ownerId: input.ownerId,
+        purpose: input.purpose,
+        mediaType: input.mediaType,
+        size: input.bytes.byteLength,
+        sha256,
+        storageKey,
+        originalName: cleanName(input.originalName),
+      },
+    });
+  } catch (error) {
+    await backend.delete(storageKey).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A stored file's row by id (access checks are the caller's job: compare ownerId). */
+export function getStoredFile(id: string): Promise<StoredFile | null> {
+  return prisma.storedFile.findUnique({ where: { id } });
+}
+
+/** Removes the bytes of a file whose row was never committed (best effort). */
+export async function discardFile(file: Pick<StoredFile, "storageKey">, backend: FileStorage = getStorage()) {
+  await backend.delete(file.storageKey).catch(() => undefined);
+}
