@@ -41,8 +41,20 @@ export class LedgerError extends Error {
   }
 }
 
+// The detail stops at a quote, backtick or line end: Prisma appends its own text to the database's message.
 const LEDGER_MESSAGE =
-  /ledger: (insufficient_funds|unknown_account|invalid_transfer|invalid_hold|unknown_hold|hold_resolved): ?(.*)/;
+  /ledger: (insufficient_funds|unknown_account|invalid_transfer|invalid_hold|unknown_hold|hold_resolved): ?([^"`\n]*)/;
+
+/**
+ * The hold functions report a refusal as a row ("ledger: <code>: <detail>" in `refusal`) rather than an
+ * error: pg-pool closes a pooled connection on any query error, so raising would make every refused hold
+ * cost the next query a new connection (see prisma/sql/ledger.sql).
+ */
+function throwIfRefused(refusal: string | null | undefined) {
+  if (!refusal) return;
+  const match = LEDGER_MESSAGE.exec(refusal);
+  throw new LedgerError((match?.[1] ?? "invalid_hold") as LedgerErrorCode, match?.[2] || refusal);
+}
 
 /** Turns a RAISE from the SQL functions into a typed LedgerError; anything else is rethrown as is. */
 async function run<T>(query: Promise<T>): Promise<T> {
@@ -83,10 +95,13 @@ function ensurePlatformAccounts(): Promise<void> {
 /** A member's wallet account, created on first use. */
 export async function ensureWallet(userId: string): Promise<string> {
   const id = walletAccountId(userId);
+  // No conflict target: both unique indexes (id and user_id) are arbiters. With `ON CONFLICT (id)`, a
+  // concurrent non-HOT update of an existing wallet can hide the row from the arbiter pre-check, and the
+  // insert then fails on ledger_accounts_user_id_key (seen under load in bench:ledger).
   await prisma.$executeRaw`
     INSERT INTO ledger_accounts (id, kind, user_id, currency, allow_negative)
     VALUES (${id}, 'wallet', ${userId}, ${env.WALLET_CURRENCY}, false)
-    ON CONFLICT (id) DO NOTHING`;
+    ON CONFLICT DO NOTHING`;
   return id;
 }
 
@@ -124,13 +139,23 @@ export type HoldInput = {
 
 /** Reserves part of a member's available balance; fails with insufficient_funds, changing nothing. */
 export async function hold(input: HoldInput): Promise<{ holdId: string; replayed: boolean }> {
-  const accountId = await ensureWallet(input.userId);
-  const [row] = await run(
-    prisma.$queryRaw<{ hold_id: string; replayed: boolean }[]>`
-      SELECT * FROM ledger_hold(${input.key}, ${accountId}, ${input.amount.toString()}::bigint, ${input.expiresAt}::timestamptz,
-        ${JSON.stringify(input.metadata ?? {})}::jsonb)`,
-  );
-  return { holdId: row!.hold_id, replayed: row!.replayed };
+  const accountId = walletAccountId(input.userId);
+  const call = async () => {
+    const [row] = await run(
+      prisma.$queryRaw<{ hold_id: string | null; replayed: boolean | null; refusal: string | null }[]>`
+        SELECT * FROM ledger_hold(${input.key}, ${accountId}, ${input.amount.toString()}::bigint, ${input.expiresAt}::timestamptz,
+          ${JSON.stringify(input.metadata ?? {})}::jsonb)`,
+    );
+    throwIfRefused(row!.refusal);
+    return { holdId: row!.hold_id!, replayed: row!.replayed! };
+  };
+  // The wallet almost always exists: create it only when the function says it does not (one statement
+  // per hold on the hot path instead of two, and no second wait behind the wallet's row lock).
+  return call().catch(async (error: unknown) => {
+    if (!(error instanceof LedgerError && error.code === "unknown_account")) throw error;
+    await ensureWallet(input.userId);
+    return call();
+  });
 }
 
 export type PostHoldInput = {
@@ -146,17 +171,21 @@ export async function postHold(input: PostHoldInput): Promise<{ transferId: stri
   await ensurePlatformAccounts();
   const to = revenueAccountId(revenueShardFor(input.holdId));
   const [row] = await run(
-    prisma.$queryRaw<{ transfer_id: string | null; replayed: boolean }[]>`
+    prisma.$queryRaw<{ transfer_id: string | null; replayed: boolean | null; refusal: string | null }[]>`
       SELECT * FROM ledger_post_hold(${input.holdId}, ${input.amount.toString()}::bigint, ${to}, ${input.kind},
         ${input.description}, ${JSON.stringify(input.metadata ?? {})}::jsonb)`,
   );
-  return { transferId: row!.transfer_id, replayed: row!.replayed };
+  throwIfRefused(row!.refusal);
+  return { transferId: row!.transfer_id, replayed: row!.replayed! };
 }
 
 /** Releases a hold; voiding an already voided hold is a no-op (voided = false). */
 export async function voidHold(holdId: string): Promise<{ voided: boolean }> {
-  const [row] = await run(prisma.$queryRaw<{ voided: boolean }[]>`SELECT * FROM ledger_void_hold(${holdId})`);
-  return { voided: row!.voided };
+  const [row] = await run(
+    prisma.$queryRaw<{ voided: boolean | null; refusal: string | null }[]>`SELECT * FROM ledger_void_hold(${holdId})`,
+  );
+  throwIfRefused(row!.refusal);
+  return { voided: row!.voided! };
 }
 
 /** Crash safety: voids pending holds past their expiry (run by a background job). */

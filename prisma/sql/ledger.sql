@@ -12,7 +12,15 @@ CREATE OR REPLACE TRIGGER ledger_transfers_append_only BEFORE UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON "ledger_entries"
   FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 
--- Errors the app maps to typed errors read "ledger: <code>: <detail>".
+-- Errors the app maps to typed errors read "ledger: <code>: <detail>". The hold functions below, which
+-- refuse before writing anything, RETURN that text in a `refusal` column instead of raising it: with
+-- pg-pool (Prisma's pg adapter), any query error closes the pooled connection, so a refused hold (an
+-- everyday event: an empty wallet) would cost the next query a new connection. ledger_transfer still
+-- raises: its refusals come after writes that must roll back, and they are rare (refunds, disputes).
+-- Their result types changed (refusal added), which CREATE OR REPLACE cannot do: drop the old ones.
+DROP FUNCTION IF EXISTS ledger_hold(text, text, bigint, timestamptz, jsonb);
+DROP FUNCTION IF EXISTS ledger_post_hold(text, bigint, text, text, text, jsonb);
+DROP FUNCTION IF EXISTS ledger_void_hold(text);
 
 -- One balanced transfer: postings as parallel arrays (account ids, signed amounts).
 -- Idempotent on p_key: a replay returns the first transfer and replayed = true.
@@ -79,39 +87,42 @@ END $$;
 -- Reserve p_amount of a wallet's available balance. Idempotent on p_key.
 CREATE OR REPLACE FUNCTION ledger_hold(
   p_key text, p_account text, p_amount bigint, p_expires_at timestamptz, p_metadata jsonb
-) RETURNS TABLE (hold_id text, replayed boolean) LANGUAGE plpgsql AS $$
+) RETURNS TABLE (hold_id text, replayed boolean, refusal text) LANGUAGE plpgsql AS $$
 DECLARE
   v_id text;
   v_account ledger_accounts%ROWTYPE;
 BEGIN
   IF p_amount IS NULL OR p_amount <= 0 THEN
-    RAISE EXCEPTION 'ledger: invalid_hold: the amount must be positive';
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: invalid_hold: the amount must be positive';
+    RETURN;
   END IF;
   -- The wallet's row lock serializes its holds; a replay waits here and then finds the first hold.
   SELECT * INTO v_account FROM ledger_accounts WHERE id = p_account FOR NO KEY UPDATE;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'ledger: unknown_account: %', p_account;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_account: ' || p_account;
+    RETURN;
   END IF;
   SELECT h.id INTO v_id FROM ledger_holds h WHERE h.idempotency_key = p_key;
   IF v_id IS NOT NULL THEN
-    RETURN QUERY SELECT v_id, true;
+    RETURN QUERY SELECT v_id, true, NULL::text;
     RETURN;
   END IF;
   IF NOT v_account.allow_negative AND v_account.balance - v_account.held < p_amount THEN
-    RAISE EXCEPTION 'ledger: insufficient_funds: %', p_account;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: insufficient_funds: ' || p_account;
+    RETURN;
   END IF;
   INSERT INTO ledger_holds (idempotency_key, account_id, amount, expires_at, metadata)
   VALUES (p_key, p_account, p_amount, p_expires_at, coalesce(p_metadata, '{}'::jsonb))
   RETURNING id INTO v_id;
   UPDATE ledger_accounts SET held = held + p_amount WHERE id = p_account;
-  RETURN QUERY SELECT v_id, false;
+  RETURN QUERY SELECT v_id, false, NULL::text;
 END $$;
 
 -- Charge p_amount (0 ≤ p_amount ≤ held) to p_to and release the rest. Resolves the hold exactly once;
 -- posting again returns the same transfer (replayed = true).
 CREATE OR REPLACE FUNCTION ledger_post_hold(
   p_hold text, p_amount bigint, p_to text, p_kind text, p_description text, p_metadata jsonb
-) RETURNS TABLE (transfer_id text, replayed boolean) LANGUAGE plpgsql AS $$
+) RETURNS TABLE (transfer_id text, replayed boolean, refusal text) LANGUAGE plpgsql AS $$
 DECLARE
   v_hold ledger_holds%ROWTYPE;
   v_transfer text;
@@ -121,29 +132,35 @@ DECLARE
 BEGIN
   SELECT * INTO v_hold FROM ledger_holds WHERE id = p_hold FOR UPDATE;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'ledger: unknown_hold: %', p_hold;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_hold: ' || p_hold;
+    RETURN;
   END IF;
   IF v_hold.status = 'posted' THEN
     IF v_hold.posted_amount <> p_amount THEN
-      RAISE EXCEPTION 'ledger: hold_resolved: % was posted with another amount', p_hold;
+      RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: hold_resolved: ' || p_hold || ' was posted with another amount';
+      RETURN;
     END IF;
-    RETURN QUERY SELECT v_hold.transfer_id, true;
+    RETURN QUERY SELECT v_hold.transfer_id, true, NULL::text;
     RETURN;
   END IF;
   IF v_hold.status = 'voided' THEN
-    RAISE EXCEPTION 'ledger: hold_resolved: % was voided', p_hold;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: hold_resolved: ' || p_hold || ' was voided';
+    RETURN;
   END IF;
   IF p_amount IS NULL OR p_amount < 0 OR p_amount > v_hold.amount THEN
-    RAISE EXCEPTION 'ledger: invalid_hold: the charge must be between 0 and the held amount';
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: invalid_hold: the charge must be between 0 and the held amount';
+    RETURN;
   END IF;
 
   SELECT count(*), count(DISTINCT currency) INTO v_found, v_currencies
   FROM (SELECT id, currency FROM ledger_accounts WHERE id IN (v_hold.account_id, p_to) ORDER BY id FOR NO KEY UPDATE) locked;
   IF v_found <> 2 THEN
-    RAISE EXCEPTION 'ledger: unknown_account: %', p_to;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_account: ' || p_to;
+    RETURN;
   END IF;
   IF v_currencies <> 1 THEN
-    RAISE EXCEPTION 'ledger: invalid_transfer: accounts in different currencies';
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: invalid_transfer: accounts in different currencies';
+    RETURN;
   END IF;
 
   UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
@@ -161,28 +178,31 @@ BEGIN
   END IF;
   UPDATE ledger_holds SET status = 'posted', posted_amount = p_amount, transfer_id = v_transfer, resolved_at = now()
   WHERE id = v_hold.id;
-  RETURN QUERY SELECT v_transfer, false;
+  RETURN QUERY SELECT v_transfer, false, NULL::text;
 END $$;
 
 -- Release a hold entirely. Voiding twice is harmless (voided = false the second time).
-CREATE OR REPLACE FUNCTION ledger_void_hold(p_hold text) RETURNS TABLE (voided boolean) LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION ledger_void_hold(p_hold text) RETURNS TABLE (voided boolean, refusal text)
+LANGUAGE plpgsql AS $$
 DECLARE
   v_hold ledger_holds%ROWTYPE;
 BEGIN
   SELECT * INTO v_hold FROM ledger_holds WHERE id = p_hold FOR UPDATE;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'ledger: unknown_hold: %', p_hold;
+    RETURN QUERY SELECT NULL::boolean, 'ledger: unknown_hold: ' || p_hold;
+    RETURN;
   END IF;
   IF v_hold.status = 'voided' THEN
-    RETURN QUERY SELECT false;
+    RETURN QUERY SELECT false, NULL::text;
     RETURN;
   END IF;
   IF v_hold.status = 'posted' THEN
-    RAISE EXCEPTION 'ledger: hold_resolved: % was posted', p_hold;
+    RETURN QUERY SELECT NULL::boolean, 'ledger: hold_resolved: ' || p_hold || ' was posted';
+    RETURN;
   END IF;
   UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
   UPDATE ledger_holds SET status = 'voided', resolved_at = now() WHERE id = v_hold.id;
-  RETURN QUERY SELECT true;
+  RETURN QUERY SELECT true, NULL::text;
 END $$;
 
 -- Crash safety: release pending holds past their expiry, a batch at a time; returns how many.
