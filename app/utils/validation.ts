@@ -37,12 +37,17 @@ export const CodeSchema = z
   .transform((value) => value.replace(/[\s-]/g, ""))
   .pipe(z.string().regex(/^\d{8}$/, "The code is 8 digits"));
 
-/** Country list for pickers, names in English, sorted by name. */
+let countryList: Array<{ value: string; label: string }> | null = null;
+
+/** Country list for pickers, names in English, sorted by name (built once: Intl.DisplayNames is slow). */
 export function countryOptions() {
-  const names = new Intl.DisplayNames(["en"], { type: "region" });
-  return countryCodes
-    .map((code) => ({ value: code, label: names.of(code) ?? code }))
-    .sort((a, b) => a.label.localeCompare(b.label));
+  if (!countryList) {
+    const names = new Intl.DisplayNames(["en"], { type: "region" });
+    countryList = countryCodes
+      .map((code) => ({ value: code, label: names.of(code) ?? code }))
+      .sort((a, b) => a.label.localeCompare(b.label));
+  }
+  return countryList;
 }
 
 /** Parses a phone number (national numbers read in the member's country) into E.164, or null. */
