@@ -379,20 +379,26 @@ async function paced(base: string, target: Target, rate: number, seconds: number
       const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
       for (; sent < due; sent++) {
         const scheduled = t0 + (sent * 1000) / rate;
+        let done = false;
+        const finish = (record: () => void) => {
+          if (done) return;
+          done = true;
+          record();
+          settle();
+        };
         const request = http.get(url, { agent, headers: target.headers }, (response) => {
           response.resume();
+          response.on("error", () => finish(() => errors++));
           response.on("end", () => {
             const code = response.statusCode ?? 0;
-            if (code >= 200 && code < 300) latencies.push(performance.now() - scheduled);
-            else bad[code] = (bad[code] ?? 0) + 1;
-            settle();
+            finish(() => {
+              if (code >= 200 && code < 300) latencies.push(performance.now() - scheduled);
+              else bad[code] = (bad[code] ?? 0) + 1;
+            });
           });
         });
         request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
-        request.on("error", () => {
-          errors++;
-          settle();
-        });
+        request.on("error", () => finish(() => errors++));
       }
       if (sent < total) setTimeout(tick, 1);
     };
