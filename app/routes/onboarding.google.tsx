@@ -1,10 +1,11 @@
-import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+import { getFormProps, useForm } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
-import { CheckboxField, CountrySelect, Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { FormMessage, SubmitButton } from "#app/components/forms";
+import { ConsentFields, ProfileFields } from "#app/components/profile-fields";
 import {
   completeGoogleOnboarding,
   getPendingGoogleSignup,
@@ -74,40 +75,8 @@ export default function GoogleOnboardingPage() {
       </p>
       <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
-        <Field
-          label="Display name"
-          errors={fields.displayName.errors}
-          inputProps={{ ...getInputProps(fields.displayName, { type: "text" }), autoComplete: "name" }}
-        />
-        <CountrySelect errors={fields.country.errors} selectProps={getSelectProps(fields.country)} />
-        <Field
-          label="Phone (optional)"
-          hint="Used for mobile-money top-ups. Include your country code, or we read it in your country's format."
-          errors={fields.phone.errors}
-          inputProps={{ ...getInputProps(fields.phone, { type: "tel" }), autoComplete: "tel" }}
-        />
-        <CheckboxField
-          label="I am at least 13 years old."
-          errors={fields.ageConfirmed.errors}
-          inputProps={getInputProps(fields.ageConfirmed, { type: "checkbox" })}
-        />
-        <CheckboxField
-          label={
-            <>
-              I accept the{" "}
-              <Link to="/terms" className="link">
-                terms
-              </Link>{" "}
-              and the{" "}
-              <Link to="/privacy" className="link">
-                privacy policy
-              </Link>
-              .
-            </>
-          }
-          errors={fields.termsAccepted.errors}
-          inputProps={getInputProps(fields.termsAccepted, { type: "checkbox" })}
-        />
+        <ProfileFields fields={fields} />
+        <ConsentFields fields={fields} />
         <SubmitButton pendingText="Creating your account…">Create account</SubmitButton>
       </Form>
       <p className="mt-4 text-center text-sm">
