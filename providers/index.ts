@@ -1,4 +1,6 @@
+import { createAnthropic } from "./anthropic";
 import { createDemo } from "./demo";
+import { createGoogle } from "./google";
 import { createOpenAI } from "./openai";
 import { createOpenAICompatible, type OpenAICompatibleSettings } from "./openai-compatible";
 import { createRegistry, type Registry } from "./registry";
@@ -12,6 +14,10 @@ export type ProvidersConfig = {
   /** Pause between the demo's streamed words (ms). */
   demoWordDelayMs?: number;
   openai?: { apiKey?: string; baseURL?: string; organization?: string };
+  /** baseURL without /v1 (the SDK adds it). */
+  anthropic?: { apiKey?: string; baseURL?: string };
+  /** Gemini Developer API; baseURL without /v1beta. */
+  google?: { apiKey?: string; baseURL?: string };
   /** Each entry becomes a provider, e.g. { id: "deepseek", label: "DeepSeek", baseURL, apiKey, models }. */
   openaiCompatible?: OpenAICompatibleSettings[];
 };
@@ -20,6 +26,8 @@ export function createDefaultRegistry(config: ProvidersConfig): Registry {
   return createRegistry([
     createDemo({ enabled: config.demo, wordDelayMs: config.demoWordDelayMs }),
     createOpenAI(config.openai),
+    createAnthropic(config.anthropic),
+    createGoogle(config.google),
     ...(config.openaiCompatible ?? []).map(createOpenAICompatible),
   ]);
 }

@@ -113,3 +113,18 @@ export function cookieFrom(headers: Headers, name?: string) {
 export async function latestOutboxEmail(to: string, tag?: string) {
   return prisma.outboxEmail.findFirst({ where: { to, ...(tag ? { tag } : {}) }, orderBy: { createdAt: "desc" } });
 }
+
+/** Credits a member's wallet from the promotions account (as an admin grant would). */
+export async function fundWallet(userId: string, amount: bigint) {
+  const { PLATFORM_ACCOUNTS, ensureWallet, transfer, walletAccountId } = await import("#app/models/ledger.server");
+  await ensureWallet(userId);
+  await transfer({
+    key: `test-fund:${userId}:${Math.random().toString(36).slice(2)}`,
+    kind: "grant",
+    description: "Test credit",
+    postings: [
+      { accountId: PLATFORM_ACCOUNTS.promotions, amount: -amount },
+      { accountId: walletAccountId(userId), amount },
+    ],
+  });
+}

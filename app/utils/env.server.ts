@@ -6,6 +6,16 @@ function micros(text: string, currency: string): bigint {
   return parsed.ok ? parsed.micros : 0n;
 }
 
+const openaiCompatibleSchema = z.array(
+  z.object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "ids are lowercase letters, digits, - and _"),
+    label: z.string().min(1),
+    baseURL: z.url({ protocol: /^https?$/ }),
+    apiKey: z.string().optional(),
+    models: z.array(z.string().min(1)).default([]),
+  }),
+);
+
 // Every environment variable the server reads, validated once at start-up.
 // Nothing is required in development; production refuses to start with a readable list of what is missing.
 const optionalString = z
@@ -56,6 +66,44 @@ const schema = z
     STORAGE_DIR: z.string().trim().default(".data/files"),
     GOOGLE_CLIENT_ID: optionalString,
     GOOGLE_CLIENT_SECRET: optionalString,
+    /** The offline demo provider: on unless switched off (production operators usually turn it off). */
+    DEMO_PROVIDER: z
+      .enum(["on", "off", "true", "false", "1", "0", ""])
+      .optional()
+      .transform((value) => !(value === "off" || value === "false" || value === "0")),
+    /** Pause between the demo's streamed words, in ms. */
+    DEMO_WORD_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(40),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    ANTHROPIC_API_KEY: optionalString,
+    ANTHROPIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    GEMINI_API_KEY: optionalString,
+    GEMINI_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    BFL_API_KEY: optionalString,
+    BFL_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    ELEVENLABS_API_KEY: optionalString,
+    ELEVENLABS_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    FAL_KEY: optionalString,
+    FAL_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /**
+     * OpenAI-compatible endpoints as JSON: [{"id":"deepseek","label":"DeepSeek","baseURL":"…","apiKey":"…",
+     * "models":["deepseek-chat"]}]. Their models still need catalog rows (seeded for deepseek and qwen).
+     */
+    OPENAI_COMPATIBLE_PROVIDERS: z
+      .string()
+      .trim()
+      .default("[]")
+      .transform((text, ctx) => {
+        try {
+          return openaiCompatibleSchema.parse(JSON.parse(text || "[]"));
+        } catch (error) {
+          const detail = error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join("; ") : "";
+          ctx.addIssue({ code: "custom", message: `must be a JSON list of endpoints ${detail}`.trim() });
+          return z.NEVER;
+        }
+      }),
+    /** Longest a provider call may take before it is abandoned and refunded, in seconds. */
+    GENERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;

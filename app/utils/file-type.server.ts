@@ -218,3 +218,44 @@ export async function readUploadForm(request: Request, limits: UploadLimits): Pr
   }
   return { fields, files, tooLarge };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attachments for generations: the binary types above, or text when the bytes are valid UTF-8.
+
+const TEXT_TYPES_BY_EXTENSION: Record<string, string> = {
+  md: "text/markdown",
+  markdown: "text/markdown",
+  csv: "text/csv",
+  json: "application/json",
+};
+
+/**
+ * The media type of an attachment from its bytes: an image or PDF by magic number; otherwise text when it
+ * decodes as UTF-8 without control characters (then the extension only picks between plain text, Markdown,
+ * CSV and JSON). Anything else is null: refused before any charge.
+ */
+export function sniffAttachment(bytes: Uint8Array, filename: string): string | null {
+  const binary = sniffFileType(bytes);
+  if (binary) return binary.mediaType;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+  // NUL and other C0 controls (except tab, newline, carriage return, form feed) mean binary data.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d) return null;
+  }
+  const extension = filename.toLowerCase().split(".").pop() ?? "";
+  const byExtension = TEXT_TYPES_BY_EXTENSION[extension];
+  if (byExtension === "application/json") {
+    try {
+      JSON.parse(text);
+    } catch {
+      return "text/plain";
+    }
+  }
+  return byExtension ?? "text/plain";
+}

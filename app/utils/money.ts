@@ -40,8 +40,13 @@ export type ParseAmountResult = { ok: true; micros: bigint } | { ok: false; erro
  * Reads an amount typed by a person ("12", "12.50", "1 000", "1,000.5") in `currency`.
  * Refuses empty, non-numeric, negative, zero, and more decimals than the currency has.
  */
-export function parseAmount(input: string, currency: string, options: { allowZero?: boolean } = {}): ParseAmountResult {
-  const decimals = currencyDecimals(currency);
+export function parseAmount(
+  input: string,
+  currency: string,
+  /** precise: allow up to 6 decimals (limits on tiny generation costs), not just the currency's own. */
+  options: { allowZero?: boolean; precise?: boolean } = {},
+): ParseAmountResult {
+  const decimals = options.precise ? MICRO_DIGITS : currencyDecimals(currency);
   const text = input
     .trim()
     .replace(/[\s\u00a0_]/g, "")

@@ -63,7 +63,7 @@ describe("provider registry", () => {
 
   it("fails with NoSuchModelError when the provider lacks the modality or the model", () => {
     expect(() => registry.videoModel("openai:sora-2")).toThrow(NoSuchModelError);
-    expect(() => registry.videoModel("demo:video")).toThrow(NoSuchModelError);
+    expect(() => registry.speechModel("deepseek:deepseek-chat")).toThrow(NoSuchModelError);
     expect(() => registry.imageModel("deepseek:deepseek-chat")).toThrow(NoSuchModelError);
     expect(() => registry.textModel("deepseek:deepseek-reasoner-9000")).toThrow(NoSuchModelError);
     expect(() => registry.textModel("deepseek:deepseek-reasoner-9000")).toThrow(/does not list/);
@@ -99,7 +99,7 @@ describe("provider registry", () => {
     process.env.OPENAI_API_KEY = "sk-from-env-must-be-ignored";
     try {
       const defaults = createDefaultRegistry({ demo: true });
-      expect(defaults.providers.map((provider) => provider.id)).toEqual(["demo", "openai"]);
+      expect(defaults.providers.map((provider) => provider.id)).toEqual(["demo", "openai", "anthropic", "google"]);
       expect(defaults.provider("demo")?.label).toBe("Demo");
       expect(defaults.provider("openai")?.isConfigured).toBe(false);
       expect(defaults.isAvailable("demo:chat", "text")).toBe(true);
@@ -111,7 +111,13 @@ describe("provider registry", () => {
           { id: "qwen", label: "Qwen", apiKey: "k", baseURL: "http://127.0.0.1:9/v1", models: ["qwen-plus"] },
         ],
       });
-      expect(production.providers.map((provider) => provider.id)).toEqual(["demo", "openai", "qwen"]);
+      expect(production.providers.map((provider) => provider.id)).toEqual([
+        "demo",
+        "openai",
+        "anthropic",
+        "google",
+        "qwen",
+      ]);
       expect(production.isAvailable("demo:chat", "text")).toBe(false);
       expect(production.isAvailable("openai:gpt-4o", "text")).toBe(true);
       expect(production.isAvailable("qwen:qwen-plus", "text")).toBe(true);

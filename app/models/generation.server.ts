@@ -1,0 +1,838 @@
+import { Prisma, type Generation } from "@prisma/client";
+import {
+  InvalidModelIdError,
+  isProviderError,
+  NoSuchModelError,
+  NoSuchProviderError,
+  ProviderError,
+  ProviderNotConfiguredError,
+  type FilePart,
+  type Message,
+  type Usage,
+} from "#providers/index";
+import type { CatalogEntry } from "#app/utils/catalog";
+import { prisma } from "#app/utils/db.server";
+import { env } from "#app/utils/env.server";
+import { logger } from "#app/utils/logger.server";
+import { formatMoney } from "#app/utils/money";
+import {
+  estimateImages,
+  estimateInputTokens,
+  estimateSpeech,
+  estimateText,
+  estimateVideo,
+  priceOf,
+  type Price,
+} from "#app/utils/pricing";
+import { getRegistry } from "#app/utils/providers.server";
+import { readAllBytes, saveFile } from "#app/utils/storage.server";
+import { getCatalogEntry } from "./catalog.server";
+import { hold, LedgerError, postHold, voidHold } from "./ledger.server";
+import { checkLowBalance, GENERATION_KIND } from "./wallet.server";
+
+// A generation from request to settled charge. The money follows the two-phase pattern: hold the most
+// the request can cost before anything is sent upstream, then post what the provider's usage says it
+// cost (never more than the hold) or void the hold when the work failed. Every step is keyed by the
+// member's client-generated request id, so a double submit is one generation and one charge.
+// Prompts, outputs and files are never logged: only ids, model, status, amounts and timings.
+
+export const INPUT_FILE_PURPOSE = "generation-input";
+export const OUTPUT_FILE_PURPOSE = "generation-output";
+
+export type RefusalCode =
+  | "unknown_model"
+  | "unavailable"
+  | "wrong_modality"
+  | "insufficient_funds"
+  | "over_cap"
+  | "file_type"
+  | "file_size"
+  | "too_many_files"
+  | "too_long"
+  | "not_found";
+
+/** A request refused before anything was held or sent; `field` names the form field at fault. */
+export class GenerationRefused extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    readonly field: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GenerationRefused";
+  }
+}
+
+export type Attachment = { filename: string; bytes: Uint8Array; mediaType: string };
+
+const HOLD_GRACE_MS = 2 * 60_000;
+const timeoutMs = () => env.GENERATION_TIMEOUT_SECONDS * 1000;
+
+const money = (amount: bigint) => formatMoney(amount, env.WALLET_CURRENCY);
+
+async function requireModel(modelId: string, modality: CatalogEntry["modality"]): Promise<CatalogEntry> {
+  const entry = await getCatalogEntry(modelId);
+  if (!entry) throw new GenerationRefused("unknown_model", "model", "Choose a model from the list.");
+  if (entry.modality !== modality) {
+    throw new GenerationRefused("wrong_modality", "model", `${entry.label} does not make ${modality}.`);
+  }
+  if (!entry.available) {
+    throw new GenerationRefused(
+      "unavailable",
+      "model",
+      `${entry.label} is unavailable. ${entry.unavailableReason ?? ""}`.trim(),
+    );
+  }
+  return entry;
+}
+
+function checkAttachments(entry: CatalogEntry, files: Attachment[]) {
+  const { fileTypes, maxFileBytes, maxFiles } = entry.capabilities;
+  if (files.length === 0) return;
+  if (fileTypes.length === 0) {
+    throw new GenerationRefused("file_type", "files", `${entry.label} does not accept attachments.`);
+  }
+  if (files.length > maxFiles) {
+    throw new GenerationRefused("too_many_files", "files", `${entry.label} accepts at most ${maxFiles} files.`);
+  }
+  for (const file of files) {
+    if (!fileTypes.includes(file.mediaType)) {
+      throw new GenerationRefused(
+        "file_type",
+        "files",
+        `${file.filename || "This file"} is not a type ${entry.label} can read.`,
+      );
+    }
+    if (file.bytes.byteLength > maxFileBytes) {
+      throw new GenerationRefused(
+        "file_size",
+        "files",
+        `${file.filename || "This file"} is larger than ${Math.floor(maxFileBytes / 1024 / 1024)} MB.`,
+      );
+    }
+  }
+}
+
+/** Holds `amount` for a generation; a refusal is turned into words with a way out. */
+async function holdFor(userId: string, requestId: string, amount: bigint, expiresAt: Date, generationId: string) {
+  try {
+    const { holdId } = await hold({
+      key: `generation:${userId}:${requestId}`,
+      userId,
+      amount,
+      expiresAt,
+      metadata: { generationId },
+    });
+    return holdId;
+  } catch (error) {
+    if (error instanceof LedgerError && error.code === "insufficient_funds") {
+      throw new GenerationRefused(
+        "insufficient_funds",
+        null,
+        `This request may cost up to ${money(amount)}, more than your available balance. Top up your wallet to continue.`,
+      );
+    }
+    throw error;
+  }
+}
+
+function capRefusal(maxCost: bigint, cap: bigint) {
+  return new GenerationRefused(
+    "over_cap",
+    "costCap",
+    `This request may cost up to ${money(maxCost)}, above your limit of ${money(cap)}. Raise the limit or ask for less.`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding the member's own generations (ownership is always in the where).
+
+export function findGeneration(userId: string, id: string) {
+  return prisma.generation.findFirst({ where: { id, userId } });
+}
+
+function findByRequestId(userId: string, requestId: string) {
+  return prisma.generation.findUnique({ where: { userId_requestId: { userId, requestId } } });
+}
+
+/** Creates the row, or returns the one this request id already made (replayed = true). */
+async function createOnce(
+  data: Prisma.GenerationUncheckedCreateInput,
+): Promise<{ row: Generation; replayed: boolean }> {
+  try {
+    return { row: await prisma.generation.create({ data }), replayed: false };
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      const row = await findByRequestId(data.userId, data.requestId);
+      if (row) return { row, replayed: true };
+    }
+    throw error;
+  }
+}
+
+/** Undoes a row whose hold was refused: nothing happened, so nothing is kept. */
+async function forget(id: string) {
+  await prisma.generation.delete({ where: { id } }).catch(() => undefined);
+}
+
+async function storeInputs(userId: string, generationId: string, files: Attachment[]) {
+  for (const [position, file] of files.entries()) {
+    const stored = await saveFile({
+      ownerId: userId,
+      purpose: INPUT_FILE_PURPOSE,
+      bytes: file.bytes,
+      mediaType: file.mediaType,
+      originalName: file.filename,
+    });
+    await prisma.generationFile.create({ data: { generationId, fileId: stored.id, role: "input", position } });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settling
+
+type Settlement = { status: "succeeded" | "cancelled"; usage: Usage; outputText?: string; finishReason?: string };
+
+async function settle(row: Generation, price: Price, outcome: Settlement, image?: { size?: string; quality?: string }) {
+  const full = priceOf(price, outcome.usage, image);
+  const charged = full > row.heldAmount ? row.heldAmount : full;
+  const { transferId } = await postHold({
+    holdId: row.holdId!,
+    amount: charged,
+    kind: GENERATION_KIND,
+    description: `Generation · ${row.modelId}`,
+    metadata: { model: row.modelId, generationId: row.id },
+  });
+  const updated = await prisma.generation.update({
+    where: { id: row.id },
+    data: {
+      status: outcome.status,
+      usage: outcome.usage as Prisma.InputJsonValue,
+      outputText: outcome.outputText ?? null,
+      finishReason: outcome.finishReason ?? null,
+      cost: charged,
+      uncappedCost: full > charged ? full : null,
+      transferId,
+      progress: 100,
+      finishedAt: new Date(),
+    },
+  });
+  logger.info("generation.settled", {
+    generationId: row.id,
+    model: row.modelId,
+    status: outcome.status,
+    cost: charged.toString(),
+    held: row.heldAmount.toString(),
+    ms: updated.finishedAt!.getTime() - (row.startedAt ?? row.createdAt).getTime(),
+  });
+  if (charged > 0n) {
+    await checkLowBalance(row.userId).catch((error: unknown) => logger.error("low_balance.check_failed", { error }));
+  }
+  return updated;
+}
+
+function isRegistryError(error: unknown): boolean {
+  return (
+    error instanceof NoSuchModelError ||
+    error instanceof NoSuchProviderError ||
+    error instanceof ProviderNotConfiguredError ||
+    error instanceof InvalidModelIdError
+  );
+}
+
+/** Releases the hold and records why: the member pays nothing. */
+async function fail(row: Generation, error: unknown, partialText?: string) {
+  if (row.holdId) await voidHold(row.holdId);
+  const providerError = isProviderError(error)
+    ? error
+    : isRegistryError(error)
+      ? new ProviderError("invalid_request", row.modelId.split(":")[0]!, {
+          detail: "model no longer available",
+          userMessage: "This model is no longer available on this server.",
+        })
+      : null;
+  const kind = providerError?.kind ?? "internal";
+  const cancelled = kind === "aborted";
+  const message = providerError?.userMessage ?? "Something went wrong on our side while running this request.";
+  if (!providerError) logger.error("generation.error", { generationId: row.id, model: row.modelId, error });
+  const updated = await prisma.generation.update({
+    where: { id: row.id },
+    data: {
+      status: cancelled ? "cancelled" : "failed",
+      errorKind: kind,
+      errorMessage: message,
+      outputText: partialText || null,
+      cost: 0n,
+      finishedAt: new Date(),
+    },
+  });
+  logger.info("generation.failed", {
+    generationId: row.id,
+    model: row.modelId,
+    kind,
+    status: providerError?.status,
+    code: providerError?.code,
+  });
+  return updated;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text (streamed)
+
+export type TextInput = {
+  userId: string;
+  requestId: string;
+  modelId: string;
+  prompt: string;
+  files: Attachment[];
+  maxOutputTokens?: number;
+  temperature?: number;
+  costCap?: bigint | null;
+  /** Continue this conversation (must be the member's). */
+  conversationId?: string | null;
+  /** Answer this turn again (must be the last turn of its conversation). */
+  regeneratesId?: string | null;
+  compareGroup?: string | null;
+};
+
+export type TextEvent =
+  | {
+      type: "start";
+      generationId: string;
+      conversationId: string | null;
+      held: bigint;
+      maxOutputTokens: number;
+      model: string;
+    }
+  | { type: "delta"; text: string }
+  | {
+      type: "done";
+      generationId: string;
+      status: Generation["status"];
+      cost: bigint;
+      text: string;
+      message: string | null;
+    };
+
+export type PreparedText =
+  | { replayed: true; row: Generation }
+  | {
+      replayed: false;
+      row: Generation;
+      entry: CatalogEntry;
+      messages: Message[];
+      maxOutputTokens: number;
+      temperature?: number;
+      /** A typical (not maximal) input size, charged only if a stopped stream never reported usage. */
+      typicalInputTokens: number;
+    };
+
+type Turn = { id: string; prompt: string; outputText: string | null; files: FilePart[] };
+
+/** The visible turns of a conversation: answered generations not replaced by a regenerated answer. */
+async function conversationTurns(userId: string, conversationId: string): Promise<Turn[]> {
+  const rows = await prisma.generation.findMany({
+    where: { userId, conversationId, deletedAt: null, status: { in: ["succeeded", "cancelled"] } },
+    orderBy: { createdAt: "asc" },
+    include: { files: { where: { role: "input" }, include: { file: true }, orderBy: { position: "asc" } } },
+  });
+  const replaced = new Set(rows.map((row) => row.regeneratesId).filter(Boolean));
+  const turns: Turn[] = [];
+  for (const row of rows) {
+    if (replaced.has(row.id)) continue;
+    const files: FilePart[] = [];
+    for (const link of row.files) {
+      const bytes = await readAllBytes(link.file.storageKey);
+      if (bytes)
+        files.push({
+          type: "file",
+          mediaType: link.file.mediaType,
+          data: bytes,
+          filename: link.file.originalName ?? undefined,
+        });
+    }
+    turns.push({ id: row.id, prompt: row.prompt, outputText: row.outputText, files });
+  }
+  return turns;
+}
+
+function toMessages(turns: Turn[], prompt: string, files: Attachment[]): Message[] {
+  const messages: Message[] = [];
+  for (const turn of turns) {
+    messages.push({ role: "user", content: [{ type: "text", text: turn.prompt }, ...turn.files] });
+    if (turn.outputText) messages.push({ role: "assistant", content: [{ type: "text", text: turn.outputText }] });
+  }
+  messages.push({
+    role: "user",
+    content: [
+      { type: "text", text: prompt },
+      ...files.map((file): FilePart => ({
+        type: "file",
+        mediaType: file.mediaType,
+        data: file.bytes,
+        filename: file.filename,
+      })),
+    ],
+  });
+  return messages;
+}
+
+/** Checks, prices and holds a text request; nothing is sent upstream yet. */
+export async function prepareText(input: TextInput): Promise<PreparedText> {
+  const existing = await findByRequestId(input.userId, input.requestId);
+  if (existing) return { replayed: true, row: existing };
+
+  const entry = await requireModel(input.modelId, "text");
+  const caps = entry.capabilities;
+  checkAttachments(entry, input.files);
+  // Models that take no temperature (the page hides the field) are called without one.
+  const temperature = caps.temperature ? input.temperature : undefined;
+
+  let prompt = input.prompt;
+  let conversationId = input.conversationId ?? null;
+  let turns: Turn[] = [];
+  if (input.regeneratesId) {
+    const original = await findGeneration(input.userId, input.regeneratesId);
+    if (!original || original.deletedAt || original.modality !== "text") {
+      throw new GenerationRefused("not_found", null, "That answer no longer exists.");
+    }
+    prompt = original.prompt;
+    conversationId = original.conversationId;
+    if (conversationId) {
+      const all = await conversationTurns(input.userId, conversationId);
+      const index = all.findIndex((turn) => turn.id === original.id);
+      turns = index >= 0 ? all.slice(0, index) : all;
+    }
+  } else if (conversationId) {
+    const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, userId: input.userId } });
+    if (!conversation) throw new GenerationRefused("not_found", null, "That conversation no longer exists.");
+    turns = await conversationTurns(input.userId, conversationId);
+  }
+
+  const messages = toMessages(turns, prompt, input.files);
+  const texts = messages.flatMap((message) =>
+    message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])),
+  );
+  const files = messages.flatMap((message) =>
+    message.content.flatMap((part) =>
+      part.type === "file" ? [{ mediaType: part.mediaType, size: part.data.byteLength }] : [],
+    ),
+  );
+  const inputTokens = estimateInputTokens(texts, files, caps);
+  if (inputTokens >= caps.contextWindow) {
+    throw new GenerationRefused(
+      "too_long",
+      "prompt",
+      `This conversation is too long for ${entry.label}. Start a new chat or attach fewer files.`,
+    );
+  }
+  let maxOutputTokens = Math.min(input.maxOutputTokens ?? caps.defaultOutputTokens, caps.maxOutputTokens);
+  let held = estimateText(entry.price, inputTokens, maxOutputTokens);
+  const cap = input.costCap ?? null;
+  if (cap !== null && held > cap) {
+    // Ask for fewer output tokens so the most it can cost fits the member's limit.
+    let low = 0;
+    let high = maxOutputTokens;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (estimateText(entry.price, inputTokens, mid) <= cap) low = mid;
+      else high = mid - 1;
+    }
+    if (low < 1) throw capRefusal(estimateText(entry.price, inputTokens, 1), cap);
+    maxOutputTokens = low;
+    held = estimateText(entry.price, inputTokens, maxOutputTokens);
+  }
+
+  if (!conversationId && !input.compareGroup) {
+    const conversation = await prisma.conversation.create({
+      data: { userId: input.userId, title: titleFrom(prompt) },
+    });
+    conversationId = conversation.id;
+  }
+
+  const { row, replayed } = await createOnce({
+    userId: input.userId,
+    requestId: input.requestId,
+    conversationId,
+    regeneratesId: input.regeneratesId ?? null,
+    compareGroup: input.compareGroup ?? null,
+    modelId: entry.id,
+    modelLabel: entry.label,
+    modality: "text",
+    status: "running",
+    prompt,
+    params: {
+      maxOutputTokens,
+      ...(temperature !== undefined ? { temperature } : {}),
+      files: input.files.length,
+    },
+    costCap: cap,
+    heldAmount: held,
+    startedAt: new Date(),
+  });
+  if (replayed) return { replayed: true, row };
+  try {
+    const holdId = await holdFor(
+      input.userId,
+      input.requestId,
+      held,
+      new Date(Date.now() + timeoutMs() + HOLD_GRACE_MS),
+      row.id,
+    );
+    const withHold = await prisma.generation.update({ where: { id: row.id }, data: { holdId } });
+    await storeInputs(input.userId, row.id, input.files);
+    if (conversationId) {
+      await prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } });
+    }
+    return {
+      replayed: false,
+      row: withHold,
+      entry,
+      messages,
+      maxOutputTokens,
+      temperature,
+      typicalInputTokens: estimateInputTokens(texts, files, caps, 4),
+    };
+  } catch (error) {
+    if (error instanceof GenerationRefused) {
+      await forget(row.id);
+      if (conversationId && !input.conversationId && !input.regeneratesId) {
+        await prisma.conversation.deleteMany({ where: { id: conversationId, userId: input.userId } });
+      }
+    } else {
+      await fail(row, error).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+function titleFrom(prompt: string): string {
+  const line = prompt.replace(/\s+/g, " ").trim();
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || "New chat";
+}
+
+/**
+ * Streams the answer to `emit`, then settles. Aborting `signal` (the browser went away, or pressed Stop)
+ * cancels the upstream call; the member then pays for the words already produced. Any other failure
+ * releases the hold: nothing is charged. Always resolves with the settled row (never throws for
+ * provider failures).
+ */
+export async function streamText(
+  prepared: Extract<PreparedText, { replayed: false }>,
+  emit: (event: TextEvent) => void,
+  signal?: AbortSignal,
+): Promise<Generation> {
+  const { row, entry } = prepared;
+  emit({
+    type: "start",
+    generationId: row.id,
+    conversationId: row.conversationId,
+    held: row.heldAmount,
+    maxOutputTokens: prepared.maxOutputTokens,
+    model: entry.label,
+  });
+  let text = "";
+  let deltas = 0;
+  let settled: Generation;
+  try {
+    const model = getRegistry().textModel(entry.id);
+    const events = model.stream(
+      {
+        model: model.modelId,
+        messages: prepared.messages,
+        maxOutputTokens: prepared.maxOutputTokens,
+        ...(prepared.temperature !== undefined ? { temperature: prepared.temperature } : {}),
+      },
+      { signal, timeoutMs: timeoutMs() },
+    );
+    let finish: { usage: Usage; finishReason: string } | undefined;
+    for await (const event of events) {
+      if (event.type === "text-delta") {
+        if (deltas === 0) {
+          await prisma.generation.update({ where: { id: row.id }, data: { firstOutputAt: new Date() } });
+        }
+        deltas++;
+        text += event.text;
+        emit({ type: "delta", text: event.text });
+      } else {
+        finish = event;
+      }
+    }
+    settled = await settle(row, entry.price, {
+      status: "succeeded",
+      usage: finish?.usage ?? {},
+      outputText: text,
+      finishReason: finish?.finishReason,
+    });
+  } catch (error) {
+    if (isProviderError(error) && error.kind === "aborted" && deltas > 0) {
+      // Stopped part-way: the provider produced (and bills) these words; the member pays for them only.
+      settled = await settle(row, entry.price, {
+        status: "cancelled",
+        usage: { inputTokens: prepared.typicalInputTokens, outputTokens: deltas },
+        outputText: text,
+        finishReason: "stopped",
+      });
+    } else {
+      settled = await fail(row, error, text);
+    }
+  }
+  emit({
+    type: "done",
+    generationId: settled.id,
+    status: settled.status,
+    cost: settled.cost ?? 0n,
+    text: settled.outputText ?? "",
+    message: outcomeMessage(settled),
+  });
+  return settled;
+}
+
+/** What the page says when a generation ends. */
+export function outcomeMessage(row: Pick<Generation, "status" | "cost" | "errorMessage">): string | null {
+  if (row.status === "failed") return `${row.errorMessage ?? "The generation failed."} You were not charged.`;
+  if (row.status === "cancelled") {
+    return row.cost && row.cost > 0n
+      ? `Stopped. You were charged ${money(row.cost)} for the part that was produced.`
+      : "Stopped. You were not charged.";
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images, speech and video: held here, run by the background job (app/jobs/generations.server.ts).
+
+export type MediaInput = {
+  userId: string;
+  requestId: string;
+  modelId: string;
+  prompt: string;
+  costCap?: bigint | null;
+  /** Image */
+  size?: string;
+  quality?: string;
+  n?: number;
+  /** Speech */
+  voice?: string;
+  /** Video */
+  seconds?: number;
+  aspectRatio?: string;
+};
+
+const MEDIA_HOLD_MS = 24 * 60 * 60_000;
+
+export async function prepareMedia(
+  modality: "image" | "speech" | "video",
+  input: MediaInput,
+): Promise<{ row: Generation; replayed: boolean }> {
+  const existing = await findByRequestId(input.userId, input.requestId);
+  if (existing) return { row: existing, replayed: true };
+  const entry = await requireModel(input.modelId, modality);
+  const caps = entry.capabilities;
+  let params: Record<string, string | number>;
+  let held: bigint;
+  if (modality === "image") {
+    const size = input.size ?? caps.sizes[0];
+    if (caps.sizes.length && (!size || !caps.sizes.includes(size))) {
+      throw new GenerationRefused("wrong_modality", "size", `Choose one of the sizes ${entry.label} offers.`);
+    }
+    const quality = input.quality ?? caps.qualities[0];
+    if (caps.qualities.length && (!quality || !caps.qualities.includes(quality))) {
+      throw new GenerationRefused("wrong_modality", "quality", `Choose one of the qualities ${entry.label} offers.`);
+    }
+    const n = input.n ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > caps.maxImages) {
+      throw new GenerationRefused(
+        "wrong_modality",
+        "n",
+        `${entry.label} makes 1 to ${caps.maxImages} images at a time.`,
+      );
+    }
+    params = { n, ...(size ? { size } : {}), ...(quality ? { quality } : {}) };
+    held = estimateImages(entry.price, n, { size, quality });
+  } else if (modality === "speech") {
+    const characters = [...input.prompt].length;
+    if (characters > caps.maxCharacters) {
+      throw new GenerationRefused(
+        "too_long",
+        "prompt",
+        `${entry.label} reads at most ${caps.maxCharacters.toLocaleString("en")} characters at a time.`,
+      );
+    }
+    const voice = input.voice ?? caps.voices[0]?.id;
+    if (caps.voices.length && (!voice || !caps.voices.some((option) => option.id === voice))) {
+      throw new GenerationRefused("wrong_modality", "voice", `Choose one of the voices ${entry.label} offers.`);
+    }
+    params = { ...(voice ? { voice } : {}), characters };
+    held = estimateSpeech(entry.price, input.prompt);
+  } else {
+    const seconds = input.seconds ?? caps.seconds[0] ?? 4;
+    if (caps.seconds.length && !caps.seconds.includes(seconds)) {
+      throw new GenerationRefused("wrong_modality", "seconds", `Choose one of the lengths ${entry.label} offers.`);
+    }
+    const aspectRatio = input.aspectRatio ?? caps.aspectRatios[0];
+    if (caps.aspectRatios.length && (!aspectRatio || !caps.aspectRatios.includes(aspectRatio))) {
+      throw new GenerationRefused("wrong_modality", "aspectRatio", `Choose one of the shapes ${entry.label} offers.`);
+    }
+    params = { seconds, ...(aspectRatio ? { aspectRatio } : {}) };
+    held = estimateVideo(entry.price, seconds);
+  }
+  const cap = input.costCap ?? null;
+  if (cap !== null && held > cap) throw capRefusal(held, cap);
+
+  const created = await createOnce({
+    userId: input.userId,
+    requestId: input.requestId,
+    modelId: entry.id,
+    modelLabel: entry.label,
+    modality,
+    status: "queued",
+    prompt: input.prompt,
+    params,
+    costCap: cap,
+    heldAmount: held,
+  });
+  if (created.replayed) return created;
+  try {
+    const holdId = await holdFor(
+      input.userId,
+      input.requestId,
+      held,
+      new Date(Date.now() + MEDIA_HOLD_MS),
+      created.row.id,
+    );
+    const row = await prisma.generation.update({ where: { id: created.row.id }, data: { holdId } });
+    return { row, replayed: false };
+  } catch (error) {
+    await forget(created.row.id);
+    throw error;
+  }
+}
+
+type MediaParams = {
+  n?: number;
+  size?: string;
+  quality?: string;
+  voice?: string;
+  seconds?: number;
+  aspectRatio?: string;
+};
+
+function mediaParams(row: Generation): MediaParams {
+  const params = (row.params ?? {}) as Record<string, unknown>;
+  const pick = <T>(key: string, type: "string" | "number") =>
+    typeof params[key] === type ? (params[key] as T) : undefined;
+  return {
+    n: pick<number>("n", "number"),
+    size: pick<string>("size", "string"),
+    quality: pick<string>("quality", "string"),
+    voice: pick<string>("voice", "string"),
+    seconds: pick<number>("seconds", "number"),
+    aspectRatio: pick<string>("aspectRatio", "string"),
+  };
+}
+
+async function storeOutputs(row: Generation, outputs: Array<{ mediaType: string; data: Uint8Array }>) {
+  for (const [position, output] of outputs.entries()) {
+    const stored = await saveFile({
+      ownerId: row.userId,
+      purpose: OUTPUT_FILE_PURPOSE,
+      bytes: output.data,
+      mediaType: output.mediaType,
+      originalName: null,
+    });
+    await prisma.generationFile.create({ data: { generationId: row.id, fileId: stored.id, role: "output", position } });
+  }
+}
+
+/** What the worker does next for a media generation. */
+export type MediaStep = { next: "done" } | { next: "poll"; afterMs: number };
+
+/**
+ * Runs (or continues) one media generation. Safe to call again after a crash: a finished row is left
+ * alone, a video that already started upstream is polled rather than started twice.
+ */
+export async function runMedia(generationId: string, signal?: AbortSignal): Promise<MediaStep> {
+  let row = await prisma.generation.findUnique({ where: { id: generationId } });
+  if (!row || (row.status !== "queued" && row.status !== "running") || !row.holdId) return { next: "done" };
+  const heldNow = await prisma.ledgerHold.findUnique({ where: { id: row.holdId }, select: { status: true } });
+  if (heldNow?.status !== "pending") {
+    // The hold expired (the worker was down for a day): nothing can be charged, so nothing is run.
+    await prisma.generation.update({
+      where: { id: row.id },
+      data: {
+        status: "failed",
+        errorKind: "expired",
+        errorMessage: "The request waited too long to run.",
+        cost: 0n,
+        finishedAt: new Date(),
+      },
+    });
+    return { next: "done" };
+  }
+  if (row.status === "queued") {
+    row = await prisma.generation.update({
+      where: { id: row.id },
+      data: { status: "running", startedAt: new Date(), progress: 5 },
+    });
+  }
+  const entry = await getCatalogEntry(row.modelId);
+  if (!entry) {
+    await fail(row, new ProviderError("invalid_request", row.modelId.split(":")[0] ?? "unknown"));
+    return { next: "done" };
+  }
+  const params = mediaParams(row);
+  const options = { signal, timeoutMs: timeoutMs() };
+  try {
+    const registry = getRegistry();
+    if (row.modality === "image") {
+      const model = registry.imageModel(row.modelId);
+      const result = await model.generate(
+        { model: model.modelId, prompt: row.prompt, n: params.n ?? 1, size: params.size, quality: params.quality },
+        options,
+      );
+      await storeOutputs(row, result.images);
+      await settle(
+        row,
+        entry.price,
+        { status: "succeeded", usage: result.usage },
+        { size: params.size, quality: params.quality },
+      );
+      return { next: "done" };
+    }
+    if (row.modality === "speech") {
+      const model = registry.speechModel(row.modelId);
+      const result = await model.generate({ model: model.modelId, text: row.prompt, voice: params.voice }, options);
+      await storeOutputs(row, [result.audio]);
+      await settle(row, entry.price, { status: "succeeded", usage: result.usage });
+      return { next: "done" };
+    }
+    const model = registry.videoModel(row.modelId);
+    if (!row.upstreamJobId) {
+      const { jobId } = await model.start(
+        { model: model.modelId, prompt: row.prompt, seconds: params.seconds, aspectRatio: params.aspectRatio },
+        options,
+      );
+      await prisma.generation.update({ where: { id: row.id }, data: { upstreamJobId: jobId, progress: 10 } });
+      return { next: "poll", afterMs: 1_000 };
+    }
+    const poll = await model.poll(row.upstreamJobId, options);
+    if (poll.status === "running") {
+      const progress = Math.max(10, Math.min(95, Math.round(poll.progress ?? row.progress)));
+      await prisma.generation.update({ where: { id: row.id }, data: { progress } });
+      const age = Date.now() - (row.startedAt ?? row.createdAt).getTime();
+      if (age > timeoutMs() * 4) throw new ProviderError("timeout", entry.provider);
+      return { next: "poll", afterMs: 2_000 };
+    }
+    if (poll.status === "failed") throw poll.error;
+    if (!poll.video.data) throw new ProviderError("upstream", entry.provider, { detail: "no video bytes" });
+    await storeOutputs(row, [{ mediaType: poll.video.mediaType, data: poll.video.data }]);
+    await settle(row, entry.price, { status: "succeeded", usage: poll.usage });
+    return { next: "done" };
+  } catch (error) {
+    // Our own faults (database, disk) are thrown so the job is retried; the hold stays until then.
+    if (!isProviderError(error) && !isRegistryError(error)) throw error;
+    await fail(row, error);
+    return { next: "done" };
+  }
+}

@@ -1,0 +1,144 @@
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { GenerationRefused, prepareText, streamText, type TextEvent } from "#app/models/generation.server";
+import { requireVerifiedUser } from "#app/utils/auth.server";
+import { env } from "#app/utils/env.server";
+import { readUploadForm, sniffAttachment, UploadError } from "#app/utils/file-type.server";
+import {
+  ATTACHMENT_FIELDS,
+  generationSchema,
+  MAX_ATTACHMENT_BYTES,
+  MAX_PROMPT_CHARACTERS,
+} from "#app/utils/generation-form";
+
+// POST a prompt (multipart: fields + file0…file4) and read the answer as it is written: newline-delimited
+// JSON events (start, delta…, done). Closing the connection stops the model; only what was produced is
+// charged. A refused request answers 4xx JSON { error, field } and nothing is held or sent upstream.
+
+const serialize = (event: TextEvent) =>
+  JSON.stringify(event, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n";
+
+function refused(status: number, error: string, field: string | null = null, code = "invalid") {
+  return data({ error, field, code }, { status });
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const user = await requireVerifiedUser(request);
+  if (request.method !== "POST") return refused(405, "Use POST.");
+
+  let form;
+  try {
+    form = await readUploadForm(request, {
+      files: Object.fromEntries(ATTACHMENT_FIELDS.map((name) => [name, { maxBytes: MAX_ATTACHMENT_BYTES }])),
+      maxFieldBytes: MAX_PROMPT_CHARACTERS * 4,
+    });
+  } catch (error) {
+    if (error instanceof UploadError)
+      return refused(400, "The request could not be read. Reload the page and try again.");
+    throw error;
+  }
+  if (form.tooLarge.size > 0) {
+    return refused(413, `Each file must be under ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB.`, "files", "file_size");
+  }
+  const parsed = generationSchema(env.WALLET_CURRENCY).safeParse(Object.fromEntries(form.fields));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return refused(400, issue.message, String(issue.path[0] ?? ""));
+  }
+  const files = [];
+  for (const name of ATTACHMENT_FIELDS) {
+    const file = form.files.get(name);
+    if (!file) continue;
+    const mediaType = sniffAttachment(file.bytes, file.filename);
+    if (!mediaType) {
+      return refused(
+        415,
+        `${file.filename || "This file"} is not a type any model here can read.`,
+        "files",
+        "file_type",
+      );
+    }
+    files.push({ filename: file.filename, bytes: file.bytes, mediaType });
+  }
+
+  const input = parsed.data;
+  let prepared;
+  try {
+    prepared = await prepareText({
+      userId: user.id,
+      requestId: input.requestId,
+      modelId: input.model,
+      prompt: input.prompt,
+      files,
+      maxOutputTokens: input.maxOutputTokens,
+      temperature: input.temperature,
+      costCap: input.costCap,
+      conversationId: input.conversationId,
+      regeneratesId: input.regeneratesId,
+      compareGroup: input.compareGroup,
+    });
+  } catch (error) {
+    if (error instanceof GenerationRefused) {
+      const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
+      return refused(status, error.message, error.field, error.code);
+    }
+    throw error;
+  }
+
+  const headers = {
+    "Content-Type": "application/x-ndjson; charset=utf-8",
+    // no-transform keeps the compression middleware from buffering the stream.
+    "Cache-Control": "no-store, no-transform",
+    "X-Accel-Buffering": "no",
+  };
+
+  if (prepared.replayed) {
+    // The same submit again: describe the generation it already made instead of running it twice.
+    const row = prepared.row;
+    const events: TextEvent[] = [
+      {
+        type: "start",
+        generationId: row.id,
+        conversationId: row.conversationId,
+        held: row.heldAmount,
+        maxOutputTokens: 0,
+        model: row.modelLabel,
+      },
+      {
+        type: "done",
+        generationId: row.id,
+        status: row.status,
+        cost: row.cost ?? 0n,
+        text: row.outputText ?? "",
+        message: row.status === "running" ? "This request is still running." : null,
+      },
+    ];
+    return new Response(events.map(serialize).join(""), { headers });
+  }
+
+  const encoder = new TextEncoder();
+  const upstream = new AbortController();
+  request.signal.addEventListener("abort", () => upstream.abort(), { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let open = true;
+      const emit = (event: TextEvent) => {
+        if (!open) return;
+        try {
+          controller.enqueue(encoder.encode(serialize(event)));
+        } catch {
+          open = false;
+        }
+      };
+      // The generation settles whether or not anyone is still reading.
+      void streamText(prepared, emit, upstream.signal).finally(() => {
+        if (open) controller.close();
+        open = false;
+      });
+    },
+    cancel() {
+      upstream.abort();
+    },
+  });
+  return new Response(body, { headers });
+}

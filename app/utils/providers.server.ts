@@ -1,0 +1,18 @@
+import { createDefaultRegistry, type Registry } from "#providers/index";
+import { env } from "./env.server";
+
+// The app's one provider registry, built from the validated environment on first use.
+
+let registry: Registry | undefined;
+
+export function getRegistry(): Registry {
+  registry ??= createDefaultRegistry({
+    demo: env.DEMO_PROVIDER,
+    demoWordDelayMs: env.DEMO_WORD_DELAY_MS,
+    openai: { apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL },
+    anthropic: { apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL },
+    google: { apiKey: env.GEMINI_API_KEY, baseURL: env.GEMINI_BASE_URL },
+    openaiCompatible: env.OPENAI_COMPATIBLE_PROVIDERS,
+  });
+  return registry;
+}
