@@ -5,6 +5,8 @@ export type HeaderUser = { displayName: string; role: "member" | "support" | "ad
 
 // Areas of the app a member can reach; each entry is added when its route exists.
 const memberNav = [
+  { to: "/generate", label: "Generate" },
+  { to: "/history", label: "History" },
   { to: "/wallet", label: "Wallet" },
   { to: "/settings", label: "Settings" },
 ];

@@ -1,17 +1,18 @@
-import { getBoss } from "#app/utils/jobs.server";
+import { startedBoss } from "#app/utils/jobs.server";
 import { logger } from "#app/utils/logger.server";
-import { purgeExpiredJob, voidExpiredHoldsJob } from "./maintenance.server";
+import { startGenerationWorker } from "./generations.server";
+import { purgeExpiredJob, reconcileGenerationsJob, voidExpiredHoldsJob } from "./maintenance.server";
 
 // Every background job, its schedule, and its handler. pg-boss guarantees a scheduled job runs once
 // per tick across all instances.
 export const JOBS = {
   voidExpiredHolds: { name: "ledger-void-expired-holds", cron: "* * * * *", run: voidExpiredHoldsJob },
   purgeExpired: { name: "maintenance-purge-expired", cron: "17 * * * *", run: purgeExpiredJob },
+  reconcileGenerations: { name: "generations-reconcile", cron: "*/5 * * * *", run: reconcileGenerationsJob },
 } as const;
 
 export async function startBackgroundJobs() {
-  const boss = getBoss();
-  await boss.start();
+  const boss = await startedBoss();
   for (const job of Object.values(JOBS)) {
     await boss.createQueue(job.name);
     await boss.schedule(job.name, job.cron);
@@ -21,5 +22,6 @@ export async function startBackgroundJobs() {
       logger.info("job.done", { job: job.name, ms: Date.now() - started, result });
     });
   }
+  await startGenerationWorker();
   logger.info("jobs.started", { jobs: Object.values(JOBS).map((job) => job.name) });
 }

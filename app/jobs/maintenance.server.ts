@@ -30,3 +30,50 @@ export async function purgeExpiredJob(now = new Date()) {
   const googleSignups = await prisma.googleSignup.deleteMany({ where: { expiresAt: { lt: now } } });
   return { verifications: verifications.count, resets: resets.count, googleSignups: googleSignups.count };
 }
+
+/**
+ * Generations left unfinished by a crash: once their hold is gone (expired and voided, or posted just
+ * before the crash), the row is brought in line with the ledger so the member sees what really happened.
+ */
+export async function reconcileGenerationsJob() {
+  const stuck = await prisma.generation.findMany({
+    where: { status: { in: ["queued", "running"] }, holdId: { not: null } },
+    select: { id: true, holdId: true },
+    take: 500,
+  });
+  if (stuck.length === 0) return { failed: 0, settled: 0 };
+  const holds = await prisma.ledgerHold.findMany({
+    where: { id: { in: stuck.map((row) => row.holdId!) }, status: { not: "pending" } },
+    select: { id: true, status: true, postedAmount: true, transferId: true },
+  });
+  const byId = new Map(holds.map((hold) => [hold.id, hold]));
+  let failed = 0;
+  let settled = 0;
+  for (const row of stuck) {
+    const hold = byId.get(row.holdId!);
+    if (!hold) continue;
+    const now = new Date();
+    if (hold.status === "voided") {
+      failed += (
+        await prisma.generation.updateMany({
+          where: { id: row.id, status: { in: ["queued", "running"] } },
+          data: {
+            status: "failed",
+            errorKind: "interrupted",
+            errorMessage: "The server stopped before this finished.",
+            cost: 0n,
+            finishedAt: now,
+          },
+        })
+      ).count;
+    } else {
+      settled += (
+        await prisma.generation.updateMany({
+          where: { id: row.id, status: { in: ["queued", "running"] } },
+          data: { status: "succeeded", cost: hold.postedAmount ?? 0n, transferId: hold.transferId, finishedAt: now },
+        })
+      ).count;
+    }
+  }
+  return { failed, settled };
+}

@@ -27,8 +27,14 @@ export default function Index() {
         </p>
         {displayName ? (
           <div className="mt-8 flex flex-wrap gap-3">
-            <Link to="/settings" className="btn-secondary">
-              Your account
+            <Link to="/generate" className="btn-primary">
+              Start generating
+            </Link>
+            <Link to="/history" className="btn-secondary">
+              Your history
+            </Link>
+            <Link to="/wallet" className="btn-secondary">
+              Wallet
             </Link>
           </div>
         ) : (

@@ -2,14 +2,7 @@ import type { ActionFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { GenerationRefused, prepareText, streamText, type TextEvent } from "#app/models/generation.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
-import { env } from "#app/utils/env.server";
-import { readUploadForm, sniffAttachment, UploadError } from "#app/utils/file-type.server";
-import {
-  ATTACHMENT_FIELDS,
-  generationSchema,
-  MAX_ATTACHMENT_BYTES,
-  MAX_PROMPT_CHARACTERS,
-} from "#app/utils/generation-form";
+import { readGenerationRequest } from "#app/utils/generation-request.server";
 
 // POST a prompt (multipart: fields + file0…file4) and read the answer as it is written: newline-delimited
 // JSON events (start, delta…, done). Closing the connection stops the model; only what was produced is
@@ -26,42 +19,9 @@ export async function action({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
   if (request.method !== "POST") return refused(405, "Use POST.");
 
-  let form;
-  try {
-    form = await readUploadForm(request, {
-      files: Object.fromEntries(ATTACHMENT_FIELDS.map((name) => [name, { maxBytes: MAX_ATTACHMENT_BYTES }])),
-      maxFieldBytes: MAX_PROMPT_CHARACTERS * 4,
-    });
-  } catch (error) {
-    if (error instanceof UploadError)
-      return refused(400, "The request could not be read. Reload the page and try again.");
-    throw error;
-  }
-  if (form.tooLarge.size > 0) {
-    return refused(413, `Each file must be under ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB.`, "files", "file_size");
-  }
-  const parsed = generationSchema(env.WALLET_CURRENCY).safeParse(Object.fromEntries(form.fields));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return refused(400, issue.message, String(issue.path[0] ?? ""));
-  }
-  const files = [];
-  for (const name of ATTACHMENT_FIELDS) {
-    const file = form.files.get(name);
-    if (!file) continue;
-    const mediaType = sniffAttachment(file.bytes, file.filename);
-    if (!mediaType) {
-      return refused(
-        415,
-        `${file.filename || "This file"} is not a type any model here can read.`,
-        "files",
-        "file_type",
-      );
-    }
-    files.push({ filename: file.filename, bytes: file.bytes, mediaType });
-  }
-
-  const input = parsed.data;
+  const read = await readGenerationRequest(request);
+  if (!read.ok) return refused(read.status, read.error, read.field, read.code);
+  const { input, files } = read;
   let prepared;
   try {
     prepared = await prepareText({

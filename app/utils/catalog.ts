@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Modality, Price } from "./pricing";
+import { formatMoney } from "./money";
+import { priceOf, type Modality, type Price } from "./pricing";
 
 // The shape of a catalog entry as pages see it (shared by server and browser). The rows live in the
 // catalog_models table; app/models/catalog.server.ts reads and seeds them.
@@ -73,4 +74,27 @@ export const PROVIDER_PRIVACY_NOTES: Record<string, string> = {
 
 export function privacyNoteFor(provider: string): string {
   return PROVIDER_PRIVACY_NOTES[provider] ?? "Sent to this model's provider to produce the answer.";
+}
+
+/** A model's unit prices in words, markup included: "$2.50 in · $10 out per million tokens". */
+export function describePrice(entry: Pick<CatalogEntry, "modality" | "price">, currency: string): string {
+  const money = (amount: bigint) => formatMoney(amount, currency);
+  const { price } = entry;
+  switch (entry.modality) {
+    case "text":
+      return `${money(priceOf(price, { inputTokens: 1_000_000 }))} in · ${money(priceOf(price, { outputTokens: 1_000_000 }))} out per million tokens`;
+    case "image": {
+      const prices = new Set([price.perImage, ...Object.values(price.imagePrices)].filter((amount) => amount > 0n));
+      const amounts = [...prices].map((amount) =>
+        priceOf({ ...price, perImage: amount, imagePrices: {} }, { images: 1 }),
+      );
+      const low = amounts.reduce((a, b) => (b < a ? b : a), amounts[0] ?? 0n);
+      const high = amounts.reduce((a, b) => (b > a ? b : a), amounts[0] ?? 0n);
+      return low === high ? `${money(low)} per image` : `${money(low)}–${money(high)} per image`;
+    }
+    case "speech":
+      return `${money(priceOf(price, { characters: 1_000 }))} per 1,000 characters`;
+    case "video":
+      return `${money(priceOf(price, { videoSeconds: 1 }))} per second`;
+  }
 }

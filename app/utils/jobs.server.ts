@@ -15,9 +15,23 @@ export function getBoss(): PgBoss {
   return boss;
 }
 
+let started: Promise<PgBoss> | null = null;
+
+/** The boss, started once per process (sending a job needs a started boss, even on web-only instances). */
+export function startedBoss(): Promise<PgBoss> {
+  started ??= getBoss()
+    .start()
+    .catch((error: unknown) => {
+      started = null;
+      throw error;
+    });
+  return started;
+}
+
 export async function stopBoss() {
   if (!boss) return;
   const stopping = boss;
   boss = null;
+  started = null;
   await stopping.stop({ graceful: true, wait: true, timeout: 10_000 });
 }

@@ -1,0 +1,441 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { ErrorList, FormMessage } from "#app/components/forms";
+import {
+  appendFiles,
+  EstimateNote,
+  estimateFromForm,
+  formatBytes,
+  ModelPicker,
+  ModelSettings,
+  type FieldErrors,
+  type ParamDefaults,
+} from "#app/components/generation-form";
+import { Markdown } from "#app/components/markdown";
+import { enqueueGeneration } from "#app/jobs/generations.server";
+import { listCatalog } from "#app/models/catalog.server";
+import {
+  findGeneration,
+  GenerationRefused,
+  prepareMedia,
+  prepareText,
+  streamText,
+} from "#app/models/generation.server";
+import { getWalletBalance } from "#app/models/ledger.server";
+import { requireVerifiedUser } from "#app/utils/auth.server";
+import { env } from "#app/utils/env.server";
+import { MAX_ATTACHMENTS, newRequestId } from "#app/utils/generation-form";
+import { readGenerationRequest } from "#app/utils/generation-request.server";
+import { formatMoney, parseAmount } from "#app/utils/money";
+import { useTextStream } from "#app/utils/use-text-stream";
+
+export const meta: MetaFunction = () => [{ title: "Generate · AI Wallet" }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const user = await requireVerifiedUser(request);
+  const url = new URL(request.url);
+  const [catalog, balance] = await Promise.all([listCatalog(), getWalletBalance(user.id)]);
+
+  // "Re-run" from history: the same model, prompt and settings.
+  let prefill: { prompt: string; params: ParamDefaults } | null = null;
+  let modelId = url.searchParams.get("model");
+  const rerunId = url.searchParams.get("rerun");
+  if (rerunId) {
+    const row = await findGeneration(user.id, rerunId);
+    if (row && !row.deletedAt) {
+      modelId = row.modelId;
+      const params = Object.fromEntries(
+        Object.entries((row.params ?? {}) as Record<string, unknown>)
+          .filter(([, value]) => typeof value === "string" || typeof value === "number")
+          .map(([key, value]) => [key, String(value)]),
+      ) as ParamDefaults;
+      prefill = { prompt: row.prompt, params };
+    }
+  }
+  const initial =
+    catalog.find((entry) => entry.id === modelId && entry.available) ?? catalog.find((entry) => entry.available);
+  return {
+    catalog,
+    currency: env.WALLET_CURRENCY,
+    available: balance.available,
+    initialModel: initial?.id ?? catalog[0]?.id ?? "",
+    prefill,
+    requestId: newRequestId(),
+    maxAttachments: MAX_ATTACHMENTS,
+  };
+}
+
+// Without JavaScript (or for images, speech and video): a plain form post. Text then runs to the end
+// here and the member lands on its history page; media is queued and its page shows the progress.
+export async function action({ request }: ActionFunctionArgs) {
+  const user = await requireVerifiedUser(request);
+  const read = await readGenerationRequest(request);
+  if (!read.ok) {
+    return data(
+      { error: read.error, field: read.field, code: read.code, fields: read.fields },
+      { status: read.status },
+    );
+  }
+  const { input, files } = read;
+  const catalog = await listCatalog();
+  const modality = catalog.find((entry) => entry.id === input.model)?.modality ?? "text";
+  try {
+    if (modality === "text") {
+      const prepared = await prepareText({
+        userId: user.id,
+        requestId: input.requestId,
+        modelId: input.model,
+        prompt: input.prompt,
+        files,
+        maxOutputTokens: input.maxOutputTokens,
+        temperature: input.temperature,
+        costCap: input.costCap,
+      });
+      const row = prepared.replayed ? prepared.row : await streamText(prepared, () => undefined, request.signal);
+      return redirect(`/history/${row.id}`);
+    }
+    const { row, replayed } = await prepareMedia(modality, {
+      userId: user.id,
+      requestId: input.requestId,
+      modelId: input.model,
+      prompt: input.prompt,
+      costCap: input.costCap,
+      size: input.size,
+      quality: input.quality,
+      n: input.n,
+      voice: input.voice,
+      seconds: input.seconds,
+      aspectRatio: input.aspectRatio,
+    });
+    if (!replayed) await enqueueGeneration(row.id);
+    return redirect(`/history/${row.id}`);
+  } catch (error) {
+    if (error instanceof GenerationRefused) {
+      const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
+      return data({ error: error.message, field: error.field, code: error.code, fields: read.fields }, { status });
+    }
+    throw error;
+  }
+}
+
+function fieldErrors(error: { message: string; field: string | null } | null | undefined): {
+  fields: FieldErrors;
+  form: string | null;
+} {
+  if (!error) return { fields: {}, form: null };
+  if (error.field && error.field !== "requestId") return { fields: { [error.field]: [error.message] }, form: null };
+  return { fields: {}, form: error.message };
+}
+
+export default function GeneratePage() {
+  const loaded = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const { catalog, currency } = loaded;
+  const [modelId, setModelId] = useState(actionData?.fields?.model ?? loaded.initialModel);
+  const [requestId, setRequestId] = useState(loaded.requestId);
+  const [files, setFiles] = useState<File[]>([]);
+  const [estimate, setEstimate] = useState<bigint | null>(null);
+  const [cap, setCap] = useState<bigint | null>(null);
+  const [clientErrors, setClientErrors] = useState<FieldErrors>({});
+  const formRef = useRef<HTMLFormElement>(null);
+  const outputRef = useRef<HTMLDivElement>(null);
+  const entry = catalog.find((candidate) => candidate.id === modelId);
+  const {
+    state: stream,
+    start,
+    stop,
+  } = useTextStream((final) => {
+    if (final.status === "done") setRequestId(newRequestId());
+  });
+
+  const serverErrors = fieldErrors(
+    stream.error ?? (actionData ? { message: actionData.error, field: actionData.field } : null),
+  );
+  const errors: FieldErrors = { ...serverErrors.fields, ...clientErrors };
+  const busy = stream.status === "sending" || stream.status === "streaming" || stream.status === "settling";
+  const submitting = navigation.state === "submitting";
+
+  const recompute = () => {
+    if (!entry) return;
+    setEstimate(estimateFromForm(entry, formRef.current, files));
+    const capText = formRef.current ? new FormData(formRef.current).get("costCap") : null;
+    const parsed =
+      typeof capText === "string" && capText.trim() ? parseAmount(capText, currency, { precise: true }) : null;
+    setCap(parsed?.ok ? parsed.micros : null);
+  };
+  // The estimate follows the model, the files and (through onInput below) every field.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(recompute, [modelId, files]);
+
+  useEffect(() => {
+    if (stream.status === "done") outputRef.current?.focus();
+  }, [stream.status]);
+
+  const acceptsFiles = entry?.modality === "text" && (entry.capabilities.fileTypes.length ?? 0) > 0;
+
+  function onFilesChosen(list: FileList | null) {
+    if (!entry || !list) return;
+    const chosen = [...files, ...Array.from(list)].slice(0, loaded.maxAttachments);
+    const tooBig = chosen.find((file) => file.size > entry.capabilities.maxFileBytes);
+    setClientErrors((previous) => ({
+      ...previous,
+      files: tooBig
+        ? [
+            `${tooBig.name} is larger than ${formatBytes(entry.capabilities.maxFileBytes)}, the limit for ${entry.label}.`,
+          ]
+        : undefined,
+    }));
+    setFiles(tooBig ? chosen.filter((file) => file !== tooBig) : chosen);
+  }
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    const form = event.currentTarget;
+    const prompt = String(new FormData(form).get("prompt") ?? "");
+    if (!prompt.trim()) {
+      event.preventDefault();
+      setClientErrors({ prompt: ["Write a prompt"] });
+      form.querySelector<HTMLTextAreaElement>("textarea[name=prompt]")?.focus();
+      return;
+    }
+    setClientErrors({});
+    if (entry?.modality !== "text") return; // media: the plain post queues it and opens its progress page
+    event.preventDefault();
+    const body = new FormData(form);
+    appendFiles(body, files);
+    void start(body);
+  }
+
+  const formError = serverErrors.form;
+  const insufficient = (stream.error?.code ?? actionData?.code) === "insufficient_funds";
+
+  return (
+    <main className="mx-auto max-w-3xl px-4 py-6 sm:py-10">
+      <h1 className="text-2xl font-semibold">Generate</h1>
+      <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        Pick a model, write a prompt and see the most it can cost before you send. You pay only for what is used, and
+        nothing when a generation fails.{" "}
+        <Link className="link" to="/compare">
+          Compare two models
+        </Link>
+      </p>
+
+      <Form
+        ref={formRef}
+        method="post"
+        encType="multipart/form-data"
+        className="mt-6 space-y-5 card"
+        onSubmit={onSubmit}
+        onInput={recompute}
+        noValidate
+        aria-label="Generation"
+      >
+        <input type="hidden" name="requestId" value={requestId} />
+        <ModelPicker
+          id="model"
+          catalog={catalog}
+          value={modelId}
+          onChange={(next) => {
+            setModelId(next);
+            setFiles([]);
+            setClientErrors({});
+          }}
+          currency={currency}
+          errors={errors.model}
+        />
+
+        <div>
+          <label htmlFor="prompt" className="mb-1 block text-sm font-medium">
+            {entry?.modality === "speech" ? "Text to read aloud" : "Prompt"}
+          </label>
+          <textarea
+            id="prompt"
+            name="prompt"
+            rows={6}
+            className="input"
+            defaultValue={actionData?.fields?.prompt ?? loaded.prefill?.prompt ?? ""}
+            placeholder={
+              entry?.modality === "image"
+                ? "A lighthouse at dawn, watercolour"
+                : entry?.modality === "video"
+                  ? "A slow drone shot over a forest in the fog"
+                  : "Ask anything…"
+            }
+            aria-invalid={errors.prompt?.length ? true : undefined}
+            aria-describedby={errors.prompt?.length ? "prompt-error" : undefined}
+            onKeyDown={(event) => {
+              if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) formRef.current?.requestSubmit();
+            }}
+          />
+          <ErrorList id="prompt-error" errors={errors.prompt} />
+        </div>
+
+        {acceptsFiles && entry ? (
+          <div>
+            <label htmlFor="files" className="mb-1 block text-sm font-medium">
+              Attachments <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+            </label>
+            <input
+              id="files"
+              name="file0"
+              type="file"
+              multiple
+              accept={entry.capabilities.fileTypes.join(",")}
+              className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
+              aria-describedby={["files-hint", errors.files?.length ? "files-error" : null].filter(Boolean).join(" ")}
+              aria-invalid={errors.files?.length ? true : undefined}
+              onChange={(event) => {
+                onFilesChosen(event.target.files);
+                event.target.value = "";
+              }}
+            />
+            <p id="files-hint" className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+              Images, PDFs and text files, up to {formatBytes(entry.capabilities.maxFileBytes)} each, at most{" "}
+              {Math.min(entry.capabilities.maxFiles, loaded.maxAttachments)}.
+            </p>
+            <ErrorList id="files-error" errors={errors.files} />
+            {files.length ? (
+              <ul className="mt-2 space-y-1 text-sm">
+                {files.map((file, index) => (
+                  <li key={`${file.name}-${index}`} className="flex items-center justify-between gap-2">
+                    <span className="truncate">
+                      {file.name} <span className="text-zinc-500">({formatBytes(file.size)})</span>
+                    </span>
+                    <button
+                      type="button"
+                      className="text-sm link"
+                      onClick={() => setFiles(files.filter((_, other) => other !== index))}
+                    >
+                      Remove<span className="sr-only"> {file.name}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </div>
+        ) : null}
+
+        {entry ? (
+          <details
+            className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800"
+            open={Boolean(loaded.prefill)}
+          >
+            <summary className="cursor-pointer text-sm font-semibold">Settings</summary>
+            <div className="mt-3 space-y-4">
+              <ModelSettings
+                idPrefix="settings"
+                entry={entry}
+                errors={errors}
+                defaults={loaded.prefill?.params}
+                onChange={recompute}
+              />
+              <div>
+                <label htmlFor="costCap" className="mb-1 block text-sm font-medium">
+                  Spending limit for this request <span className="font-normal">(optional, {currency})</span>
+                </label>
+                <input
+                  id="costCap"
+                  name="costCap"
+                  inputMode="decimal"
+                  className="input sm:max-w-48"
+                  placeholder="e.g. 0.05"
+                  aria-invalid={errors.costCap?.length ? true : undefined}
+                  aria-describedby={errors.costCap?.length ? "costCap-error" : undefined}
+                />
+                <ErrorList id="costCap-error" errors={errors.costCap} />
+              </div>
+            </div>
+          </details>
+        ) : null}
+
+        <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+          {entry ? (
+            <EstimateNote
+              estimate={estimate}
+              available={loaded.available}
+              cap={cap}
+              currency={currency}
+              modality={entry.modality}
+            />
+          ) : null}
+          <div className="flex gap-2">
+            {busy ? (
+              <button type="button" className="btn-secondary" onClick={stop}>
+                Stop
+              </button>
+            ) : null}
+            <button type="submit" className="btn-primary" disabled={busy || submitting || !entry?.available}>
+              {busy || submitting ? "Working…" : entry?.modality === "text" ? "Send" : "Generate"}
+            </button>
+          </div>
+        </div>
+        <FormMessage errors={formError ? [formError] : null} />
+        {insufficient ? (
+          <p className="text-sm">
+            <Link className="link" to="/wallet/top-up">
+              Top up your wallet
+            </Link>
+          </p>
+        ) : null}
+      </Form>
+
+      {stream.status !== "idle" && stream.status !== "refused" ? (
+        <section aria-labelledby="answer-heading" className="mt-6 card">
+          <h2 id="answer-heading" className="text-lg font-semibold">
+            Answer
+          </h2>
+          <div
+            ref={outputRef}
+            tabIndex={-1}
+            aria-busy={busy}
+            className="mt-3 min-h-16 focus:outline-none"
+            data-testid="answer"
+          >
+            {stream.text ? <Markdown text={stream.text} /> : busy ? <p className="text-zinc-500">Thinking…</p> : null}
+          </div>
+          <StreamFooter stream={stream} currency={currency} />
+        </section>
+      ) : null}
+    </main>
+  );
+}
+
+function StreamFooter({ stream, currency }: { stream: ReturnType<typeof useTextStream>["state"]; currency: string }) {
+  const money = (amount: bigint) => formatMoney(amount, currency);
+  const summary = useMemo(() => {
+    if (stream.status === "sending" || stream.status === "streaming") {
+      return stream.held !== null ? `Writing… up to ${money(stream.held)} is reserved.` : "Sending…";
+    }
+    if (stream.status === "settling") return "Stopping…";
+    if (stream.message) return stream.message;
+    if (stream.outcome === "succeeded" && stream.cost !== null) return `Done. This answer cost ${money(stream.cost)}.`;
+    return null;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [stream.status, stream.held, stream.message, stream.outcome, stream.cost]);
+  return (
+    <div className="mt-4 flex flex-col gap-2 border-t border-zinc-200 pt-3 text-sm sm:flex-row sm:items-center sm:justify-between dark:border-zinc-800">
+      <p role="status" data-testid="answer-status">
+        {summary}
+      </p>
+      {stream.status === "done" && stream.generationId ? (
+        <div className="flex gap-4">
+          {stream.conversationId ? (
+            <Link className="link" to={`/chat/${stream.conversationId}`}>
+              Continue this chat
+            </Link>
+          ) : null}
+          <Link className="link" to={`/history/${stream.generationId}`}>
+            Details
+          </Link>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

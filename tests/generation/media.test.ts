@@ -1,0 +1,209 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+// Images, speech and video: the real /generate action holds and queues, the real job runs the provider
+// (the demo offline, OpenAI through its SDK against a local wire-format fake), stores the output and settles.
+const setup = await vi.hoisted(async () => {
+  const { startFakeOpenAI } = await import("../fakes/openai-server");
+  const fake = await startFakeOpenAI();
+  process.env.OPENAI_API_KEY = "sk-test-media";
+  process.env.OPENAI_BASE_URL = fake.url;
+  process.env.DEMO_WORD_DELAY_MS = "0";
+  process.env.WALLET_CURRENCY = "USD";
+  return { fake };
+});
+
+import { getCatalogEntry } from "#app/models/catalog.server";
+import { runGenerationJob, enqueueGeneration, startGenerationWorker } from "#app/jobs/generations.server";
+import { reconcileGenerationsJob } from "#app/jobs/maintenance.server";
+import { checkInvariants, getWalletBalance, voidHold } from "#app/models/ledger.server";
+import { loader as statusLoader } from "#app/routes/api.generations.$id";
+import { action as generateAction } from "#app/routes/generate";
+import { prisma } from "#app/utils/db.server";
+import { stopBoss } from "#app/utils/jobs.server";
+import { priceOf } from "#app/utils/pricing";
+import { readAllBytes } from "#app/utils/storage.server";
+import { BASE_URL, call, createUser, fundWallet, getRequest, signedInCookie } from "#tests/helpers";
+
+const { fake } = setup;
+const DOLLAR = 1_000_000n;
+
+beforeEach(() => fake.reset());
+afterEach(async () => {
+  expect((await checkInvariants()).problems).toEqual([]);
+});
+afterAll(async () => {
+  await stopBoss();
+  await fake.close();
+});
+
+async function member(balance = 5n * DOLLAR) {
+  const user = await createUser();
+  if (balance > 0n) await fundWallet(user.id, balance);
+  const { cookie } = await signedInCookie(user.id);
+  return { user, cookie };
+}
+
+let counter = 0;
+function submit(cookie: string, fields: Record<string, string>) {
+  counter += 1;
+  const body = new FormData();
+  for (const [key, value] of Object.entries({ requestId: `media${process.pid}x${counter}x${Date.now()}`, ...fields })) {
+    body.append(key, value);
+  }
+  return call(
+    generateAction as never,
+    new Request(`${BASE_URL}/generate`, { method: "POST", body, headers: { cookie, origin: BASE_URL } }),
+  );
+}
+
+async function queued(cookie: string, fields: Record<string, string>) {
+  const result = await submit(cookie, fields);
+  expect(result.status).toBe(302);
+  const id = result.location!.replace("/history/", "");
+  const row = await prisma.generation.findUniqueOrThrow({ where: { id } });
+  expect(row.status).toBe("queued");
+  return row;
+}
+
+async function outputs(generationId: string) {
+  return prisma.generationFile.findMany({
+    where: { generationId, role: "output" },
+    include: { file: true },
+    orderBy: { position: "asc" },
+  });
+}
+
+describe("media generations", () => {
+  it("queues a demo image with a hold, then the job stores it and charges the catalog price exactly", async () => {
+    const { user, cookie } = await member();
+    const row = await queued(cookie, { model: "demo:image", prompt: "A red fox", size: "1024x1024", n: "2" });
+    const price = (await getCatalogEntry("demo:image"))!.price;
+    expect(row.heldAmount).toBe(priceOf(price, { images: 2 }, { size: "1024x1024" }));
+    expect((await getWalletBalance(user.id)).held).toBe(row.heldAmount);
+
+    expect(await runGenerationJob(row.id)).toEqual({ next: "done" });
+    const done = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(done).toMatchObject({ status: "succeeded", progress: 100, cost: row.heldAmount });
+    expect(done.cost).toBe(8_000n); // 2 × $0.004
+    const files = await outputs(row.id);
+    expect(files).toHaveLength(2);
+    for (const link of files) {
+      expect(link.file).toMatchObject({ ownerId: user.id, mediaType: "image/png" });
+      const bytes = await readAllBytes(link.file.storageKey);
+      expect(Buffer.from(bytes!.subarray(1, 4)).toString("latin1")).toBe("PNG");
+    }
+    expect(await getWalletBalance(user.id)).toMatchObject({ balance: 5n * DOLLAR - 8_000n, held: 0n });
+  });
+
+  it("bills OpenAI images at the size and quality price, and speech per character", async () => {
+    const { user, cookie } = await member();
+    const image = await queued(cookie, {
+      model: "openai:gpt-image-1",
+      prompt: "A boat",
+      size: "1024x1024",
+      quality: "low",
+      n: "2",
+    });
+    await runGenerationJob(image.id);
+    const settledImage = await prisma.generation.findUniqueOrThrow({ where: { id: image.id } });
+    expect(settledImage.cost).toBe(22_000n); // 2 × $0.011
+    expect(fake.requests.at(-1)!.body).toMatchObject({ model: "gpt-image-1", n: 2, size: "1024x1024", quality: "low" });
+
+    const text = "Hello there, ünïcödé 👋"; // 22 code points
+    const speech = await queued(cookie, { model: "openai:tts-1", prompt: text, voice: "nova" });
+    await runGenerationJob(speech.id);
+    const settledSpeech = await prisma.generation.findUniqueOrThrow({ where: { id: speech.id } });
+    expect(settledSpeech.status).toBe("succeeded");
+    expect(settledSpeech.cost).toBe(priceOf((await getCatalogEntry("openai:tts-1"))!.price, { characters: 22 }));
+    expect(settledSpeech.cost).toBe(330n); // 22 × $0.015 / 1000
+    const [audio] = await outputs(speech.id);
+    expect(audio!.file.mediaType).toBe("audio/mpeg");
+    const sent = JSON.stringify(fake.requests.map((request) => request.body));
+    expect(sent).not.toContain(user.email);
+    expect(sent).not.toContain(user.id);
+    expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - 22_000n - 330n);
+  });
+
+  it("refunds a failed image and says the member was not charged", async () => {
+    const { user, cookie } = await member();
+    const row = await queued(cookie, {
+      model: "openai:gpt-image-1",
+      prompt: "A boat",
+      size: "1024x1024",
+      quality: "high",
+    });
+    fake.failNext(500, { message: "exploded", type: "server_error" });
+    await runGenerationJob(row.id);
+    const failed = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(failed).toMatchObject({ status: "failed", cost: 0n, errorKind: "upstream" });
+    expect(await getWalletBalance(user.id)).toMatchObject({ balance: 5n * DOLLAR, held: 0n });
+    const status = await call(statusLoader as never, getRequest(`/api/generations/${row.id}`, { cookie }), {
+      id: row.id,
+    });
+    expect(JSON.parse(String(status.data))).toMatchObject({ status: "failed", cost: "0" });
+    expect(JSON.parse(String(status.data)).message).toMatch(/You were not charged/);
+  });
+
+  it("refuses bad settings and a too-small balance before holding anything", async () => {
+    const { user, cookie } = await member(1_000n);
+    const badSize = await submit(cookie, { model: "demo:image", prompt: "x", size: "99x99" });
+    expect(badSize.status).toBe(400);
+    expect(badSize.data).toMatchObject({ field: "size" });
+    const broke = await submit(cookie, {
+      model: "openai:gpt-image-1",
+      prompt: "x",
+      size: "1024x1024",
+      quality: "high",
+    });
+    expect(broke.status).toBe(402);
+    expect(broke.data).toMatchObject({ code: "insufficient_funds" });
+    const tooLong = await submit(cookie, { model: "demo:speech", prompt: "a".repeat(2_001) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.data).toMatchObject({ field: "prompt" });
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(0);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("answers 404 for another member's generation status", async () => {
+    const owner = await member();
+    const row = await queued(owner.cookie, { model: "demo:speech", prompt: "Mine" });
+    const intruder = await member();
+    const result = await call(
+      statusLoader as never,
+      getRequest(`/api/generations/${row.id}`, { cookie: intruder.cookie }),
+      {
+        id: row.id,
+      },
+    );
+    expect(result.status).toBe(404);
+  });
+
+  it("a queued job survives a worker restart and finishes on the next worker", async () => {
+    const { cookie } = await member();
+    const row = await queued(cookie, { model: "demo:speech", prompt: "Survive the restart" });
+    await enqueueGeneration(row.id);
+    await stopBoss(); // the server goes down with the job still in the queue
+    expect((await prisma.generation.findUniqueOrThrow({ where: { id: row.id } })).status).toBe("queued");
+    await startGenerationWorker(); // a new process picks it up from PostgreSQL
+    await vi.waitFor(
+      async () =>
+        expect((await prisma.generation.findUniqueOrThrow({ where: { id: row.id } })).status).toBe("succeeded"),
+      { timeout: 20_000, interval: 200 },
+    );
+    await stopBoss();
+  });
+
+  it("brings a generation whose hold expired during a crash back in line: failed, not charged", async () => {
+    const { user, cookie } = await member();
+    const row = await queued(cookie, { model: "demo:image", prompt: "Lost" });
+    await voidHold(row.holdId!); // what the sweeper does once the hold expires
+    expect(await reconcileGenerationsJob()).toMatchObject({ failed: 1 });
+    expect(await prisma.generation.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+      status: "failed",
+      cost: 0n,
+    });
+    // A job that still runs later does nothing.
+    expect(await runGenerationJob(row.id)).toEqual({ next: "done" });
+    expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR);
+  });
+});
