@@ -41,7 +41,8 @@ markdown.validateLink = (url: string) => /^(https?:|mailto:)/i.test(url.trim());
 
 // Links open in a new tab without handing the page to the target.
 const defaultLinkOpen =
-  markdown.renderer.rules.link_open ?? ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
+  markdown.renderer.rules.link_open ??
+  ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
 markdown.renderer.rules.link_open = (tokens, index, options, env, self) => {
   tokens[index]!.attrSet("target", "_blank");
   tokens[index]!.attrSet("rel", "noopener noreferrer nofollow");
