@@ -34,7 +34,14 @@ console.log(`
 
 const child = spawn("npx", ["remix", "dev", "-c", "npx tsx server/index.ts"], {
   stdio: "inherit",
-  env: { ...process.env, NODE_ENV: "development", DATABASE_URL: databaseUrl, PORT: String(port) },
+  env: {
+    ...process.env,
+    NODE_ENV: "development",
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    // New sign-ups can try every demo model straight away.
+    WELCOME_CREDIT: process.env.WELCOME_CREDIT ?? "2",
+  },
 });
 
 let stopping = false;

@@ -23,6 +23,7 @@ import {
   verifyLinkToken,
 } from "#app/models/verification.server";
 import { prisma } from "#app/utils/db.server";
+import { grantWelcomeCredit } from "./wallet.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
@@ -116,10 +117,11 @@ export async function resendSignupVerification(userId: string) {
 
 async function applyVerifiedAddress(result: { userId: string; purpose: "signup" | "email_change"; email: string }) {
   if (result.purpose === "signup") {
-    await prisma.user.updateMany({
+    const { count } = await prisma.user.updateMany({
       where: { id: result.userId, email: result.email, emailVerifiedAt: null },
       data: { emailVerifiedAt: new Date() },
     });
+    if (count === 1) await grantWelcomeCredit(result.userId);
     return { ok: true as const, userId: result.userId, purpose: result.purpose };
   }
   const before = await prisma.user.findUnique({

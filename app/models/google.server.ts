@@ -6,6 +6,7 @@ import { z } from "zod";
 import * as NewSignIn from "#emails/new-sign-in";
 import { createSession, generateSessionToken, hashToken, type ClientInfo } from "#app/models/session.server";
 import { prisma } from "#app/utils/db.server";
+import { grantWelcomeCredit } from "./wallet.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env, type Env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
@@ -338,6 +339,7 @@ export async function completeGoogleOnboarding(
         select: { id: true },
       });
       logger.info("account.created", { userId: user.id, method: "google" });
+      await grantWelcomeCredit(user.id);
       resolution = { status: "user", userId: user.id };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;

@@ -6,7 +6,7 @@ import { GridComponent } from "echarts/components";
 import * as echarts from "echarts/core";
 import { SVGRenderer } from "echarts/renderers";
 import * as LowBalance from "#emails/low-balance";
-import { walletAccountId } from "#app/models/ledger.server";
+import { ensureWallet, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "#app/models/ledger.server";
 import { prisma } from "#app/utils/db.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
@@ -399,4 +399,27 @@ export function renderChartSvg(option: EChartsOption, width: number, height: num
   } finally {
     chart.dispose();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Welcome credit
+
+/**
+ * WELCOME_CREDIT from the promotions account, once per member (keyed by their id), when their address is
+ * first confirmed: enough to try the models. Zero (the default) turns it off.
+ */
+export async function grantWelcomeCredit(userId: string): Promise<boolean> {
+  if (env.welcomeCredit <= 0n) return false;
+  const wallet = await ensureWallet(userId);
+  const { replayed } = await transfer({
+    key: `welcome:${userId}`,
+    kind: "grant",
+    description: "Welcome credit",
+    postings: [
+      { accountId: PLATFORM_ACCOUNTS.promotions, amount: -env.welcomeCredit },
+      { accountId: wallet, amount: env.welcomeCredit },
+    ],
+    metadata: { source: "welcome" },
+  });
+  return !replayed;
 }

@@ -62,6 +62,8 @@ const schema = z
     TOPUP_MIN: z.string().trim().default("1"),
     TOPUP_MAX: z.string().trim().default("500"),
     TOPUP_PRESETS: z.string().trim().default("5,10,20,50"),
+    /** Credit for each new member once their address is confirmed (0 = none). */
+    WELCOME_CREDIT: z.string().trim().default("0"),
     /** Local folder for stored files (receipts, generation inputs and outputs). */
     STORAGE_DIR: z.string().trim().default(".data/files"),
     GOOGLE_CLIENT_ID: optionalString,
@@ -126,6 +128,10 @@ const schema = z
     if (min.ok && max.ok && min.micros > max.micros) {
       ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: "must be at least TOPUP_MIN" });
     }
+    if (env.WELCOME_CREDIT !== "0") {
+      const welcome = parseAmount(env.WELCOME_CREDIT, env.WALLET_CURRENCY);
+      if (!welcome.ok) ctx.addIssue({ code: "custom", path: ["WELCOME_CREDIT"], message: welcome.error });
+    }
     for (const preset of env.TOPUP_PRESETS.split(",").filter(Boolean)) {
       const parsed = parseAmount(preset, env.WALLET_CURRENCY);
       if (!parsed.ok) ctx.addIssue({ code: "custom", path: ["TOPUP_PRESETS"], message: `${preset}: ${parsed.error}` });
@@ -146,6 +152,7 @@ const schema = z
     isProduction: env.NODE_ENV === "production",
     googleEnabled: Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET),
     stripeEnabled: Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET),
+    welcomeCredit: env.WELCOME_CREDIT === "0" ? 0n : micros(env.WELCOME_CREDIT, env.WALLET_CURRENCY),
     topUp: {
       min: micros(env.TOPUP_MIN, env.WALLET_CURRENCY),
       max: micros(env.TOPUP_MAX, env.WALLET_CURRENCY),
