@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { countCodePoints, sleep, startCall } from "../call";
+import { decodeJobId, encodeJobId, isRecord } from "../http";
 import {
   ProviderError,
   type CallOptions,
@@ -17,8 +18,12 @@ import {
   type TextResult,
   type TextStreamEvent,
   type Usage,
+  type VideoModel,
+  type VideoPollResult,
+  type VideoRequest,
 } from "../types";
 import { encodePng } from "./png";
+import { renderSunVideo } from "./video";
 import { encodeWav } from "./wav";
 
 // The built-in offline provider: no network, no keys, no model. Everything it returns is derived
@@ -30,6 +35,8 @@ export type DemoSettings = {
   enabled?: boolean;
   /** Pause between streamed words, in ms. Default 30; use 0 in tests. */
   wordDelayMs?: number;
+  /** How long after `start` a demo video job reports success, in ms. Default 3000; use 0 in tests. */
+  videoReadyAfterMs?: number;
 };
 
 const ID = "demo";
@@ -281,8 +288,108 @@ function demoSpeech(modelId: string): SpeechModel {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Video: a sun crossing a gradient sky, as a real H.264 MP4 (see mp4.ts), colours from the prompt.
+// The job id carries everything poll needs (a hash of the request, the seconds, the aspect ratio
+// and the start time), so a restarted server, or another one, polls it just the same.
+// ---------------------------------------------------------------------------------------------
+
+const VIDEO_JOB_PREFIX = "demo1";
+const VIDEO_FPS = 10;
+const DEFAULT_VIDEO_SECONDS = 4;
+const MAX_VIDEO_SECONDS = 20;
+const VIDEO_SIZES: Record<string, { width: number; height: number }> = {
+  "16:9": { width: 192, height: 108 },
+  "9:16": { width: 108, height: 192 },
+  "1:1": { width: 144, height: 144 },
+};
+
+type VideoJob = { seed: string; seconds: number; aspectRatio: string; startedAt: number };
+
+function decodeVideoJob(jobId: string): VideoJob {
+  const job = decodeJobId(VIDEO_JOB_PREFIX, jobId);
+  if (
+    isRecord(job) &&
+    typeof job.h === "string" &&
+    /^[0-9a-f]{32}$/.test(job.h) &&
+    typeof job.s === "number" &&
+    Number.isInteger(job.s) &&
+    job.s >= 1 &&
+    job.s <= MAX_VIDEO_SECONDS &&
+    typeof job.a === "string" &&
+    Object.hasOwn(VIDEO_SIZES, job.a) &&
+    typeof job.t === "number" &&
+    Number.isSafeInteger(job.t)
+  ) {
+    return { seed: job.h, seconds: job.s, aspectRatio: job.a, startedAt: job.t };
+  }
+  throw new ProviderError("invalid_request", ID, { detail: "unknown job id" });
+}
+
+function shade(rgb: [number, number, number], floor: number, scale: number): [number, number, number] {
+  return [floor + Math.round(rgb[0] * scale), floor + Math.round(rgb[1] * scale), floor + Math.round(rgb[2] * scale)];
+}
+
+function demoVideo(modelId: string, readyAfterMs: number): VideoModel {
+  return {
+    provider: ID,
+    modelId,
+    async start(req: VideoRequest, opts: CallOptions = {}): Promise<{ jobId: string }> {
+      const call = startCall(ID, opts);
+      try {
+        call.throwIfInterrupted();
+        if (req.prompt.trim() === "") throw new ProviderError("invalid_request", ID, { detail: "empty prompt" });
+        const seconds = req.seconds ?? DEFAULT_VIDEO_SECONDS;
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_VIDEO_SECONDS) {
+          throw new ProviderError("invalid_request", ID, { detail: "unsupported duration" });
+        }
+        const aspectRatio = req.aspectRatio ?? "16:9";
+        if (!Object.hasOwn(VIDEO_SIZES, aspectRatio)) {
+          throw new ProviderError("invalid_request", ID, { detail: "unsupported aspect ratio" });
+        }
+        // A hash, not the prompt: the job id is stored and logged, and need not repeat the prompt.
+        const seed = createHash("sha256")
+          .update(`${req.model}\n${aspectRatio}\n${req.prompt}`)
+          .digest("hex")
+          .slice(0, 32);
+        return { jobId: encodeJobId(VIDEO_JOB_PREFIX, { h: seed, s: seconds, a: aspectRatio, t: Date.now() }) };
+      } finally {
+        call.end();
+      }
+    },
+    async poll(jobId: string, opts: CallOptions = {}): Promise<VideoPollResult> {
+      const call = startCall(ID, opts);
+      try {
+        call.throwIfInterrupted();
+        const job = decodeVideoJob(jobId);
+        const elapsed = Date.now() - job.startedAt;
+        if (elapsed < readyAfterMs) {
+          return { status: "running", progress: Math.max(0, Math.min(99, Math.floor((100 * elapsed) / readyAfterMs))) };
+        }
+        const random = seededRandom(`video\n${job.seed}`);
+        const { width, height } = VIDEO_SIZES[job.aspectRatio]!;
+        const data = renderSunVideo({
+          width,
+          height,
+          seconds: job.seconds,
+          fps: VIDEO_FPS,
+          // A darker sky and a bright sun, so the sun always stands out.
+          sky: [shade(colour(random), 0, 0.6), shade(colour(random), 0, 0.6)],
+          sun: shade(colour(random), 170, 0.33),
+          radius: 0.12 + random() * 0.06,
+        });
+        call.throwIfInterrupted();
+        return { status: "succeeded", video: { mediaType: "video/mp4", data }, usage: { videoSeconds: job.seconds } };
+      } finally {
+        call.end();
+      }
+    },
+  };
+}
+
 export function createDemo(settings: DemoSettings = {}): Provider {
   const wordDelayMs = settings.wordDelayMs ?? 30;
+  const videoReadyAfterMs = settings.videoReadyAfterMs ?? 3000;
   return {
     id: ID,
     label: "Demo",
@@ -290,5 +397,6 @@ export function createDemo(settings: DemoSettings = {}): Provider {
     text: (modelId) => demoText(modelId, wordDelayMs),
     image: (modelId) => demoImage(modelId),
     speech: (modelId) => demoSpeech(modelId),
+    video: (modelId) => demoVideo(modelId, videoReadyAfterMs),
   };
 }

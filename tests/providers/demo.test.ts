@@ -1,5 +1,5 @@
 import { inflateSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDemo } from "#providers/demo/index";
 import { crc32 } from "#providers/demo/png";
 import { ProviderError, type TextRequest, type TextStreamEvent } from "#providers/types";
@@ -238,5 +238,218 @@ describe("demo provider: speech", () => {
     const otherVoice = await speech.generate({ ...request, voice: "deep" });
     expect(Buffer.from(otherVoice.audio.data).equals(wav)).toBe(false);
     expect((await rejection(speech.generate({ model: "voice", text: "   " }))).kind).toBe("invalid_request");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Video
+// ---------------------------------------------------------------------------------------------
+
+type Box = { type: string; start: number; end: number; payload: Uint8Array };
+
+/** ISO BMFF boxes between `start` and `end` (32-bit sizes only, as the demo writes them). */
+function boxes(bytes: Uint8Array, start = 0, end = bytes.length): Box[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Box[] = [];
+  let offset = start;
+  while (offset < end) {
+    const size = view.getUint32(offset);
+    expect(size).toBeGreaterThanOrEqual(8);
+    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
+    out.push({ type, start: offset, end: offset + size, payload: bytes.subarray(offset + 8, offset + size) });
+    offset += size;
+  }
+  expect(offset).toBe(end);
+  return out;
+}
+
+function child(parent: Box, type: string, skip = 0): Box {
+  const found = boxes(parent.payload, skip).find((box) => box.type === type);
+  expect(found, type).toBeDefined();
+  return found!;
+}
+
+/** Reads H.264 RBSP bits (emulation prevention bytes removed first). */
+function bitReader(nal: Uint8Array) {
+  const rbsp: number[] = [];
+  for (let i = 1; i < nal.length; i++) {
+    if (i >= 3 && nal[i] === 3 && nal[i - 1] === 0 && nal[i - 2] === 0) continue;
+    rbsp.push(nal[i]!);
+  }
+  let position = 0;
+  const bit = () => (rbsp[position >> 3]! >> (7 - (position++ & 7))) & 1;
+  const u = (count: number) => {
+    let value = 0;
+    for (let i = 0; i < count; i++) value = value * 2 + bit();
+    return value;
+  };
+  const ue = () => {
+    let zeros = 0;
+    while (bit() === 0) zeros++;
+    return 2 ** zeros - 1 + u(zeros);
+  };
+  return { u, ue, bit };
+}
+
+function mp4Summary(bytes: Uint8Array) {
+  const top = boxes(bytes);
+  expect(top.map((box) => box.type)).toEqual(["ftyp", "moov", "mdat"]);
+  const [ftyp, moov, mdat] = top as [Box, Box, Box];
+  expect(String.fromCharCode(...ftyp.payload.subarray(0, 4))).toBe("isom");
+  const trak = child(moov, "trak");
+  const tkhd = new DataView(child(trak, "tkhd").payload.buffer, child(trak, "tkhd").payload.byteOffset);
+  const mdia = child(trak, "mdia");
+  const mdhd = new DataView(child(mdia, "mdhd").payload.buffer, child(mdia, "mdhd").payload.byteOffset);
+  expect(String.fromCharCode(...child(mdia, "hdlr").payload.subarray(8, 12))).toBe("vide");
+  const stbl = child(child(mdia, "minf"), "stbl");
+  const stsd = child(stbl, "stsd");
+  const avc1 = boxes(stsd.payload, 8)[0]!;
+  expect(avc1.type).toBe("avc1");
+  const avcC = child(avc1, "avcC", 78);
+  const stsz = new DataView(child(stbl, "stsz").payload.buffer, child(stbl, "stsz").payload.byteOffset);
+  const count = stsz.getUint32(8);
+  const sizes = Array.from({ length: count }, (_, i) => stsz.getUint32(12 + i * 4));
+  const stco = new DataView(child(stbl, "stco").payload.buffer, child(stbl, "stco").payload.byteOffset);
+  const chunkOffset = stco.getUint32(8);
+  expect(chunkOffset).toBe(mdat.start + 8);
+  expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(mdat.payload.length);
+
+  // Each sample: one length-prefixed NAL unit; the first an IDR picture, the rest P pictures.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = chunkOffset;
+  const nalTypes = sizes.map((size) => {
+    expect(view.getUint32(offset)).toBe(size - 4);
+    const type = bytes[offset + 4]! & 0x1f;
+    offset += size;
+    return type;
+  });
+  const spsLength = (avcC.payload[6]! << 8) | avcC.payload[7]!;
+  const sps = avcC.payload.subarray(8, 8 + spsLength);
+  return {
+    width: tkhd.getUint32(76) / 0x10000,
+    height: tkhd.getUint32(80) / 0x10000,
+    timescale: mdhd.getUint32(12),
+    duration: mdhd.getUint32(16),
+    sizes,
+    nalTypes,
+    sps,
+    avcC: avcC.payload,
+  };
+}
+
+describe("demo provider: video", () => {
+  const instant = createDemo({ videoReadyAfterMs: 0 }).video!("video");
+
+  it("makes a real H.264 MP4 of the requested length, billed per second", async () => {
+    const { jobId } = await instant.start({ model: "video", prompt: "A lighthouse at dusk" });
+    expect(jobId).toMatch(/^demo1\.[\w-]+$/);
+    const result = await instant.poll(jobId);
+    if (result.status !== "succeeded") throw new Error(`expected succeeded, got ${result.status}`);
+    expect(result.usage).toEqual({ videoSeconds: 4 });
+    expect(result.video.mediaType).toBe("video/mp4");
+    const video = mp4Summary(result.video.data!);
+    expect({ width: video.width, height: video.height }).toEqual({ width: 192, height: 108 });
+    expect(video.duration / video.timescale).toBe(4);
+    expect(video.sizes).toHaveLength(40); // 10 frames a second
+    expect(video.nalTypes).toEqual([5, ...Array(39).fill(1)]);
+    // An I_PCM picture: 12 × 7 macroblocks of 384 raw bytes each, plus headers.
+    expect(video.sizes[0]).toBeGreaterThan(84 * 384);
+    expect(video.sizes[0]).toBeLessThan(84 * 400);
+    // Later frames only carry the macroblocks the moving sun touched.
+    for (const size of video.sizes.slice(1)) expect(size).toBeLessThan(video.sizes[0]! / 2);
+    expect(result.video.data!.length).toBeLessThan(400_000);
+
+    // Constrained Baseline, level 3.0; 12 × 7 macroblocks cropped by 4 rows to 108.
+    expect([...video.avcC.subarray(0, 5)]).toEqual([1, 66, 0xc0, 30, 0xff]);
+    const sps = bitReader(video.sps);
+    expect([sps.u(8), sps.u(8), sps.u(8)]).toEqual([66, 0xc0, 30]);
+    expect(sps.ue()).toBe(0); // seq_parameter_set_id
+    sps.ue(); // log2_max_frame_num_minus4
+    expect(sps.ue()).toBe(2); // pic_order_cnt_type
+    expect(sps.ue()).toBe(1); // max_num_ref_frames
+    expect(sps.bit()).toBe(0);
+    expect([sps.ue() + 1, sps.ue() + 1]).toEqual([12, 7]);
+    expect([sps.bit(), sps.bit(), sps.bit()]).toEqual([1, 1, 1]); // frame_mbs_only, direct_8x8, cropping
+    expect([sps.ue(), sps.ue(), sps.ue(), sps.ue()]).toEqual([0, 0, 0, 2]);
+  });
+
+  it("follows seconds and aspect ratio, deterministically: same request, same bytes", async () => {
+    const tall = await instant.poll(
+      (await instant.start({ model: "video", prompt: "Rain", seconds: 2, aspectRatio: "9:16" })).jobId,
+    );
+    if (tall.status !== "succeeded") throw new Error("not done");
+    expect(tall.usage).toEqual({ videoSeconds: 2 });
+    const summary = mp4Summary(tall.video.data!);
+    expect({ width: summary.width, height: summary.height, frames: summary.sizes.length }).toEqual({
+      width: 108,
+      height: 192,
+      frames: 20,
+    });
+
+    const run = async (prompt: string) => {
+      const result = await instant.poll((await instant.start({ model: "video", prompt, aspectRatio: "1:1" })).jobId);
+      if (result.status !== "succeeded") throw new Error("not done");
+      return Buffer.from(result.video.data!);
+    };
+    const [a, b, c] = await Promise.all([run("A cat in a hat"), run("A cat in a hat"), run("A dog")]);
+    expect(a.equals(b)).toBe(true);
+    expect(a.equals(c)).toBe(false);
+    expect(mp4Summary(a)).toMatchObject({ width: 144, height: 144 });
+  });
+
+  it("reports running with progress until videoReadyAfterMs has passed, counted from start", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(new Date("2026-01-01T00:00:00Z"));
+      const slow = createDemo({ videoReadyAfterMs: 10_000 }).video!("video");
+      const { jobId } = await slow.start({ model: "video", prompt: "Clouds", seconds: 1 });
+      expect(await slow.poll(jobId)).toEqual({ status: "running", progress: 0 });
+      vi.setSystemTime(new Date("2026-01-01T00:00:02.500Z"));
+      expect(await slow.poll(jobId)).toEqual({ status: "running", progress: 25 });
+      // A restarted server polls the same job from the id alone.
+      const restarted = createDemo({ videoReadyAfterMs: 10_000 }).video!("video");
+      vi.setSystemTime(new Date("2026-01-01T00:00:09.990Z"));
+      expect(await restarted.poll(jobId)).toEqual({ status: "running", progress: 99 });
+      vi.setSystemTime(new Date("2026-01-01T00:00:10Z"));
+      expect(await restarted.poll(jobId)).toMatchObject({ status: "succeeded", usage: { videoSeconds: 1 } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps the prompt out of the job id and refuses forged or impossible jobs", async () => {
+    const { jobId } = await instant.start({ model: "video", prompt: "My secret birthday plan" });
+    expect(Buffer.from(jobId.slice("demo1.".length), "base64url").toString()).not.toContain("secret");
+
+    const forged = (payload: unknown) => `demo1.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
+    for (const bad of [
+      "",
+      "demo1.",
+      "demo1.!!!",
+      "fal1.eyJ9",
+      forged({ h: "zz", s: 4, a: "16:9", t: 0 }),
+      forged({ h: "0".repeat(32), s: 99, a: "16:9", t: 0 }),
+      forged({ h: "0".repeat(32), s: 4, a: "4:3", t: 0 }),
+    ]) {
+      expect((await rejection(instant.poll(bad))).kind).toBe("invalid_request");
+    }
+    for (const request of [
+      { seconds: 0 },
+      { seconds: 21 },
+      { seconds: 1.5 },
+      { aspectRatio: "4:3" },
+      { prompt: " " },
+    ]) {
+      expect((await rejection(instant.start({ model: "video", prompt: "x", ...request }))).kind).toBe(
+        "invalid_request",
+      );
+    }
+  });
+
+  it("honours an aborted signal", async () => {
+    const { jobId } = await instant.start({ model: "video", prompt: "x" });
+    const already = AbortSignal.abort();
+    expect((await rejection(instant.start({ model: "video", prompt: "x" }, { signal: already }))).kind).toBe("aborted");
+    expect((await rejection(instant.poll(jobId, { signal: already }))).kind).toBe("aborted");
   });
 });
