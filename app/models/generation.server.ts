@@ -816,7 +816,15 @@ export async function runMedia(generationId: string, signal?: AbortSignal): Prom
       await prisma.generation.update({ where: { id: row.id }, data: { upstreamJobId: jobId, progress: 10 } });
       return { next: "poll", afterMs: 1_000 };
     }
-    const poll = await model.poll(row.upstreamJobId, options);
+    let poll;
+    try {
+      poll = await model.poll(row.upstreamJobId, options);
+    } catch (error) {
+      // A hiccup while asking (503, rate limit) says nothing about the job itself: ask again later.
+      const age = Date.now() - (row.startedAt ?? row.createdAt).getTime();
+      if (isProviderError(error) && error.retryable && age < timeoutMs() * 4) return { next: "poll", afterMs: 5_000 };
+      throw error;
+    }
     if (poll.status === "running") {
       const progress = Math.max(10, Math.min(95, Math.round(poll.progress ?? row.progress)));
       await prisma.generation.update({ where: { id: row.id }, data: { progress } });
@@ -835,4 +843,52 @@ export async function runMedia(generationId: string, signal?: AbortSignal): Prom
     await fail(row, error);
     return { next: "done" };
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations, as the chat page shows them.
+
+export type ChatTurn = {
+  id: string;
+  prompt: string;
+  outputText: string | null;
+  modelId: string;
+  modelLabel: string;
+  status: Generation["status"];
+  cost: bigint | null;
+  message: string | null;
+  files: Array<{ id: string; mediaType: string; name: string | null }>;
+  createdAt: Date;
+};
+
+/** A member's conversation with its visible turns (a regenerated answer replaces the one before). */
+export async function getConversation(userId: string, conversationId: string) {
+  const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, userId } });
+  if (!conversation) return null;
+  const rows = await prisma.generation.findMany({
+    where: { userId, conversationId, deletedAt: null },
+    orderBy: { createdAt: "asc" },
+    include: { files: { where: { role: "input" }, include: { file: true }, orderBy: { position: "asc" } } },
+  });
+  const replaced = new Set(rows.map((row) => row.regeneratesId).filter(Boolean));
+  const turns: ChatTurn[] = rows
+    .filter((row) => !replaced.has(row.id))
+    .map((row) => ({
+      id: row.id,
+      prompt: row.prompt,
+      outputText: row.outputText,
+      modelId: row.modelId,
+      modelLabel: row.modelLabel,
+      status: row.status,
+      cost: row.cost,
+      message: outcomeMessage(row),
+      files: row.files.map((link) => ({
+        id: link.file.id,
+        mediaType: link.file.mediaType,
+        name: link.file.originalName,
+      })),
+      createdAt: row.createdAt,
+    }));
+  const total = rows.reduce((sum, row) => sum + (row.cost ?? 0n), 0n);
+  return { id: conversation.id, title: conversation.title, turns, total };
 }

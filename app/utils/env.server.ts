@@ -75,6 +75,8 @@ const schema = z
       .transform((value) => !(value === "off" || value === "false" || value === "0")),
     /** Pause between the demo's streamed words, in ms. */
     DEMO_WORD_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(40),
+    /** How long the demo pretends to render a video, in ms. */
+    DEMO_VIDEO_READY_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(4_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     ANTHROPIC_API_KEY: optionalString,

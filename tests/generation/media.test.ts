@@ -8,6 +8,7 @@ const setup = await vi.hoisted(async () => {
   process.env.OPENAI_API_KEY = "sk-test-media";
   process.env.OPENAI_BASE_URL = fake.url;
   process.env.DEMO_WORD_DELAY_MS = "0";
+  process.env.DEMO_VIDEO_READY_AFTER_MS = "0";
   process.env.WALLET_CURRENCY = "USD";
   return { fake };
 });
@@ -122,6 +123,24 @@ describe("media generations", () => {
     expect(sent).not.toContain(user.email);
     expect(sent).not.toContain(user.id);
     expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - 22_000n - 330n);
+  });
+
+  it("starts a video upstream, polls it in later jobs, stores the MP4 and charges per second", async () => {
+    const { user, cookie } = await member();
+    const row = await queued(cookie, { model: "demo:video", prompt: "Sunrise", seconds: "8", aspectRatio: "9:16" });
+    expect(row.heldAmount).toBe(40_000n); // 8 s × $0.005
+    expect(await runGenerationJob(row.id)).toEqual({ next: "poll", afterMs: 1_000 });
+    const started = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(started.status).toBe("running");
+    expect(started.upstreamJobId).toBeTruthy();
+    expect(await runGenerationJob(row.id)).toEqual({ next: "done" });
+    const done = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(done).toMatchObject({ status: "succeeded", cost: 40_000n, progress: 100 });
+    const [video] = await outputs(row.id);
+    expect(video!.file.mediaType).toBe("video/mp4");
+    const bytes = await readAllBytes(video!.file.storageKey);
+    expect(Buffer.from(bytes!.subarray(4, 8)).toString("latin1")).toBe("ftyp");
+    expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - 40_000n);
   });
 
   it("refunds a failed image and says the member was not charged", async () => {

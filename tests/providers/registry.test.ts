@@ -99,7 +99,15 @@ describe("provider registry", () => {
     process.env.OPENAI_API_KEY = "sk-from-env-must-be-ignored";
     try {
       const defaults = createDefaultRegistry({ demo: true });
-      expect(defaults.providers.map((provider) => provider.id)).toEqual(["demo", "openai", "anthropic", "google"]);
+      expect(defaults.providers.map((provider) => provider.id)).toEqual([
+        "demo",
+        "openai",
+        "anthropic",
+        "google",
+        "flux",
+        "elevenlabs",
+        "fal",
+      ]);
       expect(defaults.provider("demo")?.label).toBe("Demo");
       expect(defaults.provider("openai")?.isConfigured).toBe(false);
       expect(defaults.isAvailable("demo:chat", "text")).toBe(true);
@@ -116,6 +124,9 @@ describe("provider registry", () => {
         "openai",
         "anthropic",
         "google",
+        "flux",
+        "elevenlabs",
+        "fal",
         "qwen",
       ]);
       expect(production.isAvailable("demo:chat", "text")).toBe(false);

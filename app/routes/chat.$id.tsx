@@ -1,0 +1,296 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { ErrorList, FormMessage } from "#app/components/forms";
+import {
+  appendFiles,
+  EstimateNote,
+  estimateFromForm,
+  formatBytes,
+  ModelPicker,
+  type FieldErrors,
+} from "#app/components/generation-form";
+import { Markdown } from "#app/components/markdown";
+import { listCatalog } from "#app/models/catalog.server";
+import { getConversation } from "#app/models/generation.server";
+import { getWalletBalance } from "#app/models/ledger.server";
+import { requireVerifiedUser } from "#app/utils/auth.server";
+import { env } from "#app/utils/env.server";
+import { newRequestId } from "#app/utils/generation-form";
+import { formatMoney } from "#app/utils/money";
+import { useTextStream } from "#app/utils/use-text-stream";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data?.conversation.title ?? "Chat"} · AI Wallet` },
+];
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const user = await requireVerifiedUser(request);
+  const conversation = await getConversation(user.id, params.id ?? "");
+  if (!conversation) throw new Response("Not Found", { status: 404 });
+  const [catalog, balance] = await Promise.all([listCatalog(), getWalletBalance(user.id)]);
+  const textModels = catalog.filter((entry) => entry.modality === "text");
+  const last = conversation.turns.at(-1);
+  const initial =
+    textModels.find((entry) => entry.id === last?.modelId && entry.available) ??
+    textModels.find((entry) => entry.available);
+  return {
+    conversation,
+    catalog: textModels,
+    initialModel: initial?.id ?? textModels[0]?.id ?? "",
+    currency: env.WALLET_CURRENCY,
+    available: balance.available,
+  };
+}
+
+export default function ChatPage() {
+  const { conversation, catalog, initialModel, currency, available } = useLoaderData<typeof loader>();
+  const revalidator = useRevalidator();
+  const [modelId, setModelId] = useState(initialModel);
+  const [requestId, setRequestId] = useState(newRequestId);
+  const [files, setFiles] = useState<File[]>([]);
+  const [estimate, setEstimate] = useState<bigint | null>(null);
+  const [clientErrors, setClientErrors] = useState<FieldErrors>({});
+  const [pending, setPending] = useState<{ prompt: string; regenerates: string | null } | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  const entry = catalog.find((candidate) => candidate.id === modelId);
+  const money = (amount: bigint) => formatMoney(amount, currency);
+  const {
+    state: stream,
+    start,
+    stop,
+    reset,
+  } = useTextStream((final) => {
+    if (final.status === "done") {
+      setRequestId(newRequestId());
+      setFiles([]);
+      formRef.current?.reset();
+      revalidator.revalidate();
+    }
+  });
+  const busy = stream.status === "sending" || stream.status === "streaming" || stream.status === "settling";
+
+  // Once the saved turn is on the page, the live copy goes.
+  useEffect(() => {
+    if (stream.status === "done" && revalidator.state === "idle" && stream.generationId) {
+      if (conversation.turns.some((turn) => turn.id === stream.generationId)) {
+        setPending(null);
+        reset();
+      }
+    }
+  }, [stream.status, stream.generationId, revalidator.state, conversation.turns, reset]);
+
+  const history = conversation.turns.flatMap((turn) => [turn.prompt, turn.outputText ?? ""]);
+  const recompute = () => {
+    if (entry) setEstimate(estimateFromForm(entry, formRef.current, files, history));
+  };
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(recompute, [modelId, files, conversation.turns.length]);
+
+  function send(extra: Record<string, string>, prompt: string, regenerates: string | null) {
+    const body = formRef.current ? new FormData(formRef.current) : new FormData();
+    body.set("requestId", requestId);
+    body.set("conversationId", conversation.id);
+    for (const [key, value] of Object.entries(extra)) body.set(key, value);
+    if (!regenerates) appendFiles(body, files);
+    else body.delete("file0");
+    setPending({ prompt, regenerates });
+    void start(body);
+  }
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const prompt = String(new FormData(event.currentTarget).get("prompt") ?? "");
+    if (!prompt.trim()) {
+      setClientErrors({ prompt: ["Write a message"] });
+      return;
+    }
+    setClientErrors({});
+    send({}, prompt, null);
+  }
+
+  const errors: FieldErrors = {
+    ...(stream.error?.field ? { [stream.error.field]: [stream.error.message] } : {}),
+    ...clientErrors,
+  };
+  const last = conversation.turns.at(-1);
+  const visibleTurns = pending?.regenerates
+    ? conversation.turns.filter((turn) => turn.id !== pending.regenerates)
+    : conversation.turns;
+
+  return (
+    <main className="mx-auto max-w-3xl px-4 py-6 sm:py-10">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h1 className="text-2xl font-semibold break-words">{conversation.title}</h1>
+        <p className="text-sm text-zinc-600 dark:text-zinc-400">Total so far {money(conversation.total)}</p>
+      </div>
+      <p className="mt-1 text-sm">
+        <Link className="link" to="/generate">
+          New chat
+        </Link>
+      </p>
+
+      <ol className="mt-6 space-y-6" aria-label="Messages">
+        {visibleTurns.map((turn) => (
+          <li key={turn.id} className="space-y-3">
+            <div className="ml-auto max-w-[85%] rounded-2xl bg-brand-50 px-4 py-3 whitespace-pre-wrap dark:bg-zinc-800">
+              <p className="sr-only">You wrote:</p>
+              {turn.prompt}
+              {turn.files.length ? (
+                <ul className="mt-2 space-y-1 text-sm">
+                  {turn.files.map((file) => (
+                    <li key={file.id}>
+                      <a className="link" href={`/files/${file.id}`}>
+                        {file.name ?? file.mediaType}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </div>
+            <div className="card">
+              <p className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase">{turn.modelLabel}</p>
+              {turn.outputText ? <Markdown text={turn.outputText} /> : null}
+              <div className="mt-3 flex flex-wrap items-center justify-between gap-2 border-t border-zinc-200 pt-2 text-sm text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
+                <span>{turn.message ?? (turn.cost !== null ? `Cost ${money(turn.cost)}` : "Running…")}</span>
+                <span className="flex gap-4">
+                  <Link className="link" to={`/history/${turn.id}`}>
+                    Details
+                  </Link>
+                  {turn.id === last?.id && !busy ? (
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => send({ regeneratesId: turn.id, prompt: turn.prompt }, turn.prompt, turn.id)}
+                    >
+                      Regenerate
+                    </button>
+                  ) : null}
+                </span>
+              </div>
+            </div>
+          </li>
+        ))}
+        {pending && stream.status !== "idle" && stream.status !== "refused" ? (
+          <li className="space-y-3" aria-live="off">
+            <div className="ml-auto max-w-[85%] rounded-2xl bg-brand-50 px-4 py-3 whitespace-pre-wrap dark:bg-zinc-800">
+              {pending.prompt}
+            </div>
+            <div className="card" aria-busy={busy} data-testid="live-answer">
+              <p className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase">{entry?.label}</p>
+              {stream.text ? <Markdown text={stream.text} /> : <p className="text-zinc-500">Thinking…</p>}
+              <p role="status" className="mt-3 border-t border-zinc-200 pt-2 text-sm dark:border-zinc-800">
+                {busy
+                  ? stream.held !== null
+                    ? `Writing… up to ${money(stream.held)} is reserved.`
+                    : "Sending…"
+                  : (stream.message ?? (stream.cost !== null ? `Cost ${money(stream.cost)}` : ""))}
+              </p>
+            </div>
+          </li>
+        ) : null}
+      </ol>
+
+      <form ref={formRef} className="mt-8 space-y-4 card" onSubmit={onSubmit} onInput={recompute} noValidate>
+        <ModelPicker
+          id="model"
+          catalog={catalog}
+          value={modelId}
+          onChange={setModelId}
+          currency={currency}
+          errors={errors.model}
+          modalities={["text"]}
+        />
+        <div>
+          <label htmlFor="prompt" className="mb-1 block text-sm font-medium">
+            Your message
+          </label>
+          <textarea
+            id="prompt"
+            name="prompt"
+            rows={4}
+            className="input"
+            aria-invalid={errors.prompt?.length ? true : undefined}
+            aria-describedby={errors.prompt?.length ? "prompt-error" : undefined}
+            onKeyDown={(event) => {
+              if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) formRef.current?.requestSubmit();
+            }}
+          />
+          <ErrorList id="prompt-error" errors={errors.prompt} />
+        </div>
+        {entry && entry.capabilities.fileTypes.length ? (
+          <div>
+            <label htmlFor="files" className="mb-1 block text-sm font-medium">
+              Attachments <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+            </label>
+            <input
+              id="files"
+              type="file"
+              multiple
+              accept={entry.capabilities.fileTypes.join(",")}
+              className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
+              aria-describedby={errors.files?.length ? "files-error" : undefined}
+              onChange={(event) => {
+                const chosen = Array.from(event.target.files ?? []);
+                const tooBig = chosen.find((file) => file.size > entry.capabilities.maxFileBytes);
+                setClientErrors(
+                  tooBig
+                    ? { files: [`${tooBig.name} is larger than ${formatBytes(entry.capabilities.maxFileBytes)}.`] }
+                    : {},
+                );
+                setFiles([...files, ...chosen.filter((file) => file !== tooBig)].slice(0, entry.capabilities.maxFiles));
+                event.target.value = "";
+              }}
+            />
+            <ErrorList id="files-error" errors={errors.files} />
+            {files.length ? (
+              <ul className="mt-2 space-y-1 text-sm">
+                {files.map((file, index) => (
+                  <li key={`${file.name}-${index}`} className="flex justify-between gap-2">
+                    <span className="truncate">
+                      {file.name} ({formatBytes(file.size)})
+                    </span>
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => setFiles(files.filter((_, other) => other !== index))}
+                    >
+                      Remove<span className="sr-only"> {file.name}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </div>
+        ) : null}
+        <input type="hidden" name="maxOutputTokens" value={String(entry?.capabilities.defaultOutputTokens ?? "")} />
+        <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+          {entry ? (
+            <EstimateNote estimate={estimate} available={available} cap={null} currency={currency} modality="text" />
+          ) : null}
+          <div className="flex gap-2">
+            {busy ? (
+              <button type="button" className="btn-secondary" onClick={stop}>
+                Stop
+              </button>
+            ) : null}
+            <button type="submit" className="btn-primary" disabled={busy || !entry?.available}>
+              {busy ? "Working…" : "Send"}
+            </button>
+          </div>
+        </div>
+        <FormMessage errors={stream.error && !stream.error.field ? [stream.error.message] : null} />
+        {stream.error?.code === "insufficient_funds" ? (
+          <Link className="text-sm link" to="/wallet/top-up">
+            Top up your wallet
+          </Link>
+        ) : null}
+      </form>
+    </main>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
