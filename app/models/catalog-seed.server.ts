@@ -54,6 +54,15 @@ export const SEED_MODELS: SeedModel[] = [
     outputPerMillion: usd("0.4"),
   },
   {
+    id: "demo:chat-mini",
+    label: "Demo chat mini",
+    modality: "text",
+    description: "Offline demo: a second, cheaper demo model, so Compare works without any key.",
+    capabilities: { streaming: true, contextWindow: 16_000, maxOutputTokens: 1_000, defaultOutputTokens: 200 },
+    inputPerMillion: usd("0.05"),
+    outputPerMillion: usd("0.2"),
+  },
+  {
     id: "demo:image",
     label: "Demo image",
     modality: "image",

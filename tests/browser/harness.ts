@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { beforeEach } from "vitest";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { freePort } from "../../scripts/lib/postgres";
 import { startFakeResend, type FakeResend, type FakeResendRequest } from "../fakes/resend-server";
 
@@ -240,4 +240,56 @@ export async function waitForEmail(
     // Poll the in-process fake (it records each request as it arrives).
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Registers beforeAll/afterAll that start the production server and one browser per viewport (in
+ * parallel), and close them all afterwards.
+ */
+export function browserSuite(viewports: Viewport[]) {
+  let app: RunningApp | undefined;
+  const browsers = new Map<string, OpenBrowser>();
+  beforeAll(async () => {
+    const [started, ...opened] = await Promise.allSettled([startApp(), ...viewports.map((size) => openBrowser(size))]);
+    opened.forEach((result, index) => {
+      if (result.status === "fulfilled") browsers.set(viewports[index]!.name, result.value);
+    });
+    if (started.status === "fulfilled") app = started.value;
+    const failure = [started, ...opened].find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+  });
+  afterAll(async () => {
+    await Promise.all([...browsers.values()].map((browser) => browser.close()));
+    await app?.stop();
+  });
+  return {
+    app: () => app!,
+    page: (viewport: Viewport) => browsers.get(viewport.name)!.page,
+  };
+}
+
+/** Signs in through the login form and waits for `redirectTo` to load and hydrate. */
+export async function signInAs(page: Page, appUrl: string, email: string, password: string, redirectTo: string) {
+  await page.goto(`${appUrl}/login?redirectTo=${encodeURIComponent(redirectTo)}`);
+  await waitForHydration(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL(`${appUrl}${redirectTo}`);
+  await waitForHydration(page);
+}
+
+/** The page is no wider than the window (nothing to scroll sideways on a phone); names what sticks out. */
+export async function horizontalOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+    return [...document.querySelectorAll("body *")]
+      .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .filter(
+        (element) =>
+          !(element.parentElement && element.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5),
+      )
+      .slice(0, 5)
+      .map((element) => `<${element.tagName.toLowerCase()} class="${element.getAttribute("class") ?? ""}">`);
+  });
 }
