@@ -191,7 +191,13 @@ async function storeInputs(userId: string, generationId: string, files: Attachme
 // ---------------------------------------------------------------------------------------------
 // Settling
 
-type Settlement = { status: "succeeded" | "cancelled"; usage: Usage; outputText?: string; finishReason?: string };
+type Settlement = {
+  status: "succeeded" | "cancelled";
+  usage: Usage;
+  outputText?: string;
+  finishReason?: string;
+  firstOutputAt?: Date;
+};
 
 async function settle(row: Generation, price: Price, outcome: Settlement, image?: { size?: string; quality?: string }) {
   const full = priceOf(price, outcome.usage, image);
@@ -214,6 +220,7 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
       uncappedCost: full > charged ? full : null,
       transferId,
       progress: 100,
+      ...(outcome.firstOutputAt ? { firstOutputAt: outcome.firstOutputAt } : {}),
       finishedAt: new Date(),
     },
   });
@@ -241,7 +248,7 @@ function isRegistryError(error: unknown): boolean {
 }
 
 /** Releases the hold and records why: the member pays nothing. */
-async function fail(row: Generation, error: unknown, partialText?: string) {
+async function fail(row: Generation, error: unknown, partialText?: string, firstOutputAt?: Date) {
   if (row.holdId) await voidHold(row.holdId);
   const providerError = isProviderError(error)
     ? error
@@ -263,6 +270,7 @@ async function fail(row: Generation, error: unknown, partialText?: string) {
       errorMessage: message,
       outputText: partialText || null,
       cost: 0n,
+      ...(firstOutputAt ? { firstOutputAt } : {}),
       finishedAt: new Date(),
     },
   });
@@ -533,6 +541,7 @@ export async function streamText(
   });
   let text = "";
   let deltas = 0;
+  let firstOutputAt: Date | undefined;
   let settled: Generation;
   try {
     const model = getRegistry().textModel(entry.id);
@@ -548,12 +557,11 @@ export async function streamText(
     let finish: { usage: Usage; finishReason: string } | undefined;
     for await (const event of events) {
       if (event.type === "text-delta") {
-        if (deltas === 0) {
-          await prisma.generation.update({ where: { id: row.id }, data: { firstOutputAt: new Date() } });
-        }
         deltas++;
         text += event.text;
         emit({ type: "delta", text: event.text });
+        // Recorded after the first words are on their way, so the write never delays them.
+        firstOutputAt ??= new Date();
       } else {
         finish = event;
       }
@@ -563,6 +571,7 @@ export async function streamText(
       usage: finish?.usage ?? {},
       outputText: text,
       finishReason: finish?.finishReason,
+      firstOutputAt,
     });
   } catch (error) {
     if (isProviderError(error) && error.kind === "aborted" && deltas > 0) {
@@ -572,9 +581,10 @@ export async function streamText(
         usage: { inputTokens: prepared.typicalInputTokens, outputTokens: deltas },
         outputText: text,
         finishReason: "stopped",
+        firstOutputAt,
       });
     } else {
-      settled = await fail(row, error, text);
+      settled = await fail(row, error, text, firstOutputAt);
     }
   }
   emit({

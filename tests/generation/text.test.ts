@@ -136,6 +136,8 @@ describe("text generation through /api/generate/text", () => {
 
     const row = await prisma.generation.findUniqueOrThrow({ where: { id: String(done.generationId) } });
     expect(row.outputText).toBe(text);
+    expect(row.firstOutputAt!.getTime()).toBeGreaterThanOrEqual(row.startedAt!.getTime());
+    expect(row.firstOutputAt!.getTime()).toBeLessThanOrEqual(row.finishedAt!.getTime());
     const usage = row.usage as { inputTokens: number; outputTokens: number };
     const expected = priceOf(await price("demo:chat"), usage);
     expect(expected).toBeGreaterThan(0n);
