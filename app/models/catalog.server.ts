@@ -3,6 +3,7 @@ import { capabilitiesSchema, privacyNoteFor, type CatalogEntry } from "#app/util
 import { prisma } from "#app/utils/db.server";
 import type { Modality, Price } from "#app/utils/pricing";
 import { getRegistry } from "#app/utils/providers.server";
+import { audit } from "./audit.server";
 import { SEED_MODELS } from "./catalog-seed.server";
 
 // The model catalog: seeded rows an admin can edit, joined with what this server can actually call.
@@ -105,4 +106,73 @@ export async function getCatalogEntry(id: string): Promise<CatalogEntry | null> 
   await ensureCatalogSeeded();
   const row = await prisma.catalogModel.findUnique({ where: { id } });
   return row ? toEntry(row) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin: the catalog as stored, and edits (each one written to the audit log with before and after).
+
+export async function listCatalogForAdmin() {
+  await ensureCatalogSeeded();
+  const rows = await prisma.catalogModel.findMany({ orderBy: [{ sortOrder: "asc" }, { id: "asc" }] });
+  return rows.map(toEntry).map((entry, index) => ({ ...entry, enabled: rows[index]!.enabled }));
+}
+
+export type CatalogEdit = {
+  label: string;
+  description: string;
+  enabled: boolean;
+  inputPerMillion: bigint;
+  outputPerMillion: bigint;
+  cachedInputPerMillion: bigint;
+  perImage: bigint;
+  imagePrices: Record<string, bigint>;
+  perVideoSecond: bigint;
+  perThousandCharacters: bigint;
+  markupBps: number;
+};
+
+function auditable(row: CatalogModel) {
+  return {
+    label: row.label,
+    description: row.description,
+    enabled: row.enabled,
+    inputPerMillion: row.inputPerMillion.toString(),
+    outputPerMillion: row.outputPerMillion.toString(),
+    cachedInputPerMillion: row.cachedInputPerMillion.toString(),
+    perImage: row.perImage.toString(),
+    imagePrices: row.imagePrices,
+    perVideoSecond: row.perVideoSecond.toString(),
+    perThousandCharacters: row.perThousandCharacters.toString(),
+    markupBps: row.markupBps,
+  };
+}
+
+/** Applies an admin's edit; null when the model does not exist. New prices apply to the next hold. */
+export async function updateCatalogModel(id: string, edit: CatalogEdit, actor: { id: string; ip: string | null }) {
+  return prisma.$transaction(async (tx) => {
+    const before = await tx.catalogModel.findUnique({ where: { id } });
+    if (!before) return null;
+    const after = await tx.catalogModel.update({
+      where: { id },
+      data: {
+        ...edit,
+        imagePrices: Object.fromEntries(
+          Object.entries(edit.imagePrices).map(([key, value]) => [key, value.toString()]),
+        ),
+      },
+    });
+    await audit(
+      {
+        actorId: actor.id,
+        action: "catalog.update",
+        targetType: "catalog_model",
+        targetId: id,
+        ip: actor.ip,
+        before: auditable(before),
+        after: auditable(after),
+      },
+      tx,
+    );
+    return toEntry(after);
+  });
 }
