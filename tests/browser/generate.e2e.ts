@@ -81,9 +81,13 @@ describe.each(VIEWPORTS)("generating at $name size ($width×$height)", (viewport
     expect(await prisma.generation.count({ where: { userId: user.id, conversationId: row.conversationId } })).toBe(2);
     expect(await horizontalOverflow(page)).toEqual([]);
     await saveScreenshot(page, "chat", viewport);
+
+    // The answers are in the history, found by a word of the prompt.
+    await page.goto(`${suite.app().url}/history?q=prepaid`);
+    await page.getByText("1 generation, best matches first", { exact: false }).waitFor();
   });
 
-  it("generates an image in the background and shows it when ready", async () => {
+  it("generates an image in the background, finds it in history and deletes it", async () => {
     const user = await member();
     await signInAs(page, suite.app().url, user.email, TEST_PASSWORD, "/generate");
     await page.getByLabel("Model").selectOption("demo:image");
@@ -97,6 +101,20 @@ describe.each(VIEWPORTS)("generating at $name size ($width×$height)", (viewport
     expect(row).toMatchObject({ status: "succeeded", modality: "image" });
     expect(await horizontalOverflow(page)).toEqual([]);
     await saveScreenshot(page, "image-result", viewport);
+
+    // Found by search, then deleted: its file goes with it.
+    await page.goto(`${suite.app().url}/history?q=lighthou`);
+    await page.getByText("1 generation, best matches first", { exact: false }).waitFor();
+    await page.goto(`${suite.app().url}/history/${row.id}`);
+    await waitForHydration(page);
+    await page.getByText("Delete this generation…").click();
+    await page.getByRole("button", { name: "Delete permanently" }).click();
+    await page.waitForURL(`${suite.app().url}/history?deleted=1`);
+    await page.getByText("Generation deleted.", { exact: false }).waitFor();
+    const deleted = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(deleted).toMatchObject({ prompt: "", cost: row.cost });
+    expect(deleted.deletedAt).not.toBeNull();
+    expect(await prisma.generationFile.count({ where: { generationId: row.id } })).toBe(0);
   });
 
   it("compares two models side by side, each with its own cost", async () => {
