@@ -53,7 +53,8 @@ export async function startEmbeddedPostgres(options: {
     password: PG_PASSWORD,
     persistent: options.persistent,
     createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    // C collation (fast, stable) but a UTF-8 character type, so lower() and full-text search fold É to é.
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-ctype=C.UTF-8"],
     postgresFlags: [
       "-c",
       "max_connections=300",

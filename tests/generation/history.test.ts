@@ -183,6 +183,9 @@ describe("listing and searching /history", () => {
     expect(await searchIds(user.id, "caf éco yaound")).toEqual([french.id]);
     expect(await searchIds(user.id, "l'école")).toEqual([french.id]);
     expect(await searchIds(user.id, "東京")).toEqual([french.id]);
+    // Accented capitals fold too (the cluster's character type is UTF-8).
+    const capitals = await insert(user.id, { prompt: "ÉCOLE NORMALE", outputText: "" });
+    expect(await searchIds(user.id, "école norm")).toEqual([capitals.id]);
   });
 
   it("never breaks on operators, quotes or punctuation in the search box", async () => {
