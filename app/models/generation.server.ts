@@ -514,7 +514,8 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
   }
 }
 
-function titleFrom(prompt: string): string {
+/** A chat's title: its first prompt, on one line, shortened. */
+export function titleFrom(prompt: string): string {
   const line = prompt.replace(/\s+/g, " ").trim();
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || "New chat";
 }

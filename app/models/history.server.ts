@@ -2,7 +2,7 @@ import { Prisma, type GenerationStatus, type Modality } from "@prisma/client";
 import { prisma } from "#app/utils/db.server";
 import { logger } from "#app/utils/logger.server";
 import { getStorage } from "#app/utils/storage.server";
-import { outcomeMessage } from "./generation.server";
+import { outcomeMessage, titleFrom } from "./generation.server";
 
 // History: the member's own generations, listed, searched, opened and deleted. Every query names the
 // member's id. Searching uses the generated `search` tsvector column (prompt + output, 'simple'
@@ -362,6 +362,7 @@ export async function deleteGeneration(userId: string, id: string): Promise<Dele
         deletedAt: row.deletedAt ?? new Date(),
       },
     });
+    await retitleConversation(tx, userId, id);
     return {
       outcome: row.deletedAt ? { status: "already_deleted" } : { status: "deleted", filesDeleted: removed.length },
       keys: removed,
@@ -384,4 +385,27 @@ export async function deleteGeneration(userId: string, id: string): Promise<Dele
     logger.info("history.generation_deleted", { generationId: id, userId, files: result.keys.length });
   }
   return result.outcome;
+}
+
+/**
+ * A chat is titled after its first prompt: when that prompt is deleted, the title follows the next turn
+ * still kept, and a chat with no turns left goes.
+ */
+async function retitleConversation(tx: Prisma.TransactionClient, userId: string, generationId: string) {
+  const { conversationId } = (await tx.generation.findFirst({
+    where: { id: generationId, userId },
+    select: { conversationId: true },
+  })) ?? { conversationId: null };
+  if (!conversationId) return;
+  const first = await tx.generation.findFirst({
+    where: { userId, conversationId, deletedAt: null },
+    orderBy: { createdAt: "asc" },
+    select: { prompt: true },
+  });
+  if (first)
+    await tx.conversation.updateMany({
+      where: { id: conversationId, userId },
+      data: { title: titleFrom(first.prompt) },
+    });
+  else await tx.conversation.deleteMany({ where: { id: conversationId, userId } });
 }

@@ -475,6 +475,30 @@ describe("one generation at /history/:id", () => {
 });
 
 describe("deleting a generation", () => {
+  it("retitles a chat after its first prompt is deleted, and removes a chat with no turns left", async () => {
+    const { user, cookie } = await member();
+    const first = await runText(user.id, "Secret first question");
+    const prepared = await prepareText({
+      userId: user.id,
+      requestId: requestId(),
+      modelId: "demo:chat",
+      prompt: "Second question",
+      files: [],
+      conversationId: first.conversationId,
+    });
+    if (prepared.replayed) throw new Error("unexpected replay");
+    const second = await streamText(prepared, () => undefined);
+    expect((await prisma.conversation.findUniqueOrThrow({ where: { id: first.conversationId! } })).title).toBe(
+      "Secret first question",
+    );
+    expect((await remove(cookie, first.id)).status).toBe(302);
+    expect((await prisma.conversation.findUniqueOrThrow({ where: { id: first.conversationId! } })).title).toBe(
+      "Second question",
+    );
+    expect((await remove(cookie, second.id)).status).toBe(302);
+    expect(await prisma.conversation.findUnique({ where: { id: first.conversationId! } })).toBeNull();
+  });
+
   it("wipes the content and files, keeps the amounts and ledger references, and says so", async () => {
     const lines: string[] = [];
     setLogSink((line) => lines.push(line));
