@@ -25,7 +25,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const isStaff = (user.role === "admin" || user.role === "support") && STAFF_READABLE_PURPOSES.has(file.purpose);
   if (!isOwner && !isStaff) throw notFound();
 
-  const object = await getStorage().get(file.storageKey);
+  // One byte range ("bytes=0-1023", "bytes=1024-", "bytes=-500"), as video players ask for; anything
+  // else gets the whole file. A range outside the file is 416.
+  const range = parseRange(request.headers.get("range"), file.size);
+  if (range === "unsatisfiable") {
+    return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${file.size}` } });
+  }
+  const object = await getStorage().get(file.storageKey, range ?? undefined);
   if (!object) {
     logger.error("file.missing_bytes", { fileId: file.id });
     throw notFound();
@@ -46,11 +52,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const name = `${file.purpose}-${file.id}.${extensionFor(file.mediaType)}`;
   if (request.method === "HEAD") await object.stream.cancel();
   return new Response(request.method === "HEAD" ? null : object.stream, {
-    status: 200,
+    status: range ? 206 : 200,
     headers: {
+      "Accept-Ranges": "bytes",
+      ...(range ? { "Content-Range": `bytes ${range.start}-${range.end}/${object.size}` } : {}),
       // The type was sniffed from the bytes when the file was stored; browsers must not guess another.
       "Content-Type": file.mediaType,
-      "Content-Length": String(object.size),
+      "Content-Length": String(range ? range.end - range.start + 1 : object.size),
       "X-Content-Type-Options": "nosniff",
       "Content-Disposition": `${inline ? "inline" : "attachment"}; filename="${name}"`,
       // Nothing in a stored file may run scripts with the app's origin.
@@ -61,4 +69,22 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       "Cross-Origin-Resource-Policy": "same-origin",
     },
   });
+}
+
+function parseRange(header: string | null, size: number): { start: number; end: number } | "unsatisfiable" | null {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return "unsatisfiable";
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start >= size || start > end) return "unsatisfiable";
+  return { start, end };
 }

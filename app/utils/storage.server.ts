@@ -14,8 +14,14 @@ import { env } from "./env.server";
 export interface FileStorage {
   /** Stores bytes under a new key; never overwrites an existing object. */
   put(key: string, bytes: Uint8Array, mediaType: string): Promise<void>;
-  /** The object's bytes as a stream, or null when there is no such object. */
-  get(key: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number } | null>;
+  /**
+   * The object's bytes as a stream (only bytes start..end inclusive when a range is given), with the
+   * object's whole size; null when there is no such object.
+   */
+  get(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<{ stream: ReadableStream<Uint8Array>; size: number } | null>;
   /** Removes the object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
 }
@@ -57,11 +63,11 @@ export function createLocalDiskStorage(rootDir: string): FileStorage {
         await rm(temporary, { force: true });
       }
     },
-    async get(key) {
+    async get(key, range) {
       const target = pathFor(key);
       try {
         const info = await stat(target);
-        const stream = Readable.toWeb(createReadStream(target)) as ReadableStream<Uint8Array>;
+        const stream = Readable.toWeb(createReadStream(target, range)) as ReadableStream<Uint8Array>;
         return { stream, size: info.size };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;

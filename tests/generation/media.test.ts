@@ -18,6 +18,7 @@ import { runGenerationJob, enqueueGeneration, startGenerationWorker } from "#app
 import { reconcileGenerationsJob } from "#app/jobs/maintenance.server";
 import { checkInvariants, getWalletBalance, voidHold } from "#app/models/ledger.server";
 import { loader as statusLoader } from "#app/routes/api.generations.$id";
+import { loader as fileLoader } from "#app/routes/files.$id";
 import { action as generateAction } from "#app/routes/generate";
 import { prisma } from "#app/utils/db.server";
 import { stopBoss } from "#app/utils/jobs.server";
@@ -141,6 +142,30 @@ describe("media generations", () => {
     const bytes = await readAllBytes(video!.file.storageKey);
     expect(Buffer.from(bytes!.subarray(4, 8)).toString("latin1")).toBe("ftyp");
     expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - 40_000n);
+
+    // Served to its owner in byte ranges (video players seek with them; iOS insists), to nobody else.
+    const url = `/files/${video!.file.id}`;
+    const fetchRange = async (range: string, viewer = cookie) => {
+      const response = (await fileLoader({
+        request: getRequest(url, { cookie: viewer, headers: { range } }),
+        params: { id: video!.file.id },
+        context: { clientIp: "203.0.113.9" },
+      }).catch((thrown: unknown) => thrown)) as Response;
+      return { response, body: new Uint8Array(await response.arrayBuffer()) };
+    };
+    const head = await fetchRange("bytes=0-99");
+    expect(head.response.status).toBe(206);
+    expect(head.response.headers.get("content-range")).toBe(`bytes 0-99/${bytes!.byteLength}`);
+    expect(head.body).toEqual(bytes!.subarray(0, 100));
+    const tail = await fetchRange("bytes=-10");
+    expect(tail.body).toEqual(bytes!.subarray(bytes!.byteLength - 10));
+    const whole = await fetchRange("");
+    expect(whole.response.status).toBe(200);
+    expect(whole.response.headers.get("accept-ranges")).toBe("bytes");
+    expect(whole.body.byteLength).toBe(bytes!.byteLength);
+    expect((await fetchRange(`bytes=${bytes!.byteLength}-`)).response.status).toBe(416);
+    const stranger = await member();
+    expect((await fetchRange("bytes=0-99", stranger.cookie)).response.status).toBe(404);
   });
 
   it("refunds a failed image and says the member was not charged", async () => {
