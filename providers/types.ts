@@ -95,6 +95,11 @@ export type ImageRequest = {
   quality?: string;
   /** Number of images, default 1. */
   n?: number;
+  /**
+   * Images to edit or take as reference (image to image). Only models whose catalog entry accepts image
+   * files receive them; an adapter that cannot edit refuses with "invalid_request".
+   */
+  images?: Array<{ mediaType: string; data: Uint8Array }>;
 };
 
 export type GeneratedFile = { mediaType: string; data: Uint8Array };

@@ -29,6 +29,8 @@ function usd(dollars: string): bigint {
 }
 
 const VISION = ["image/png", "image/jpeg", "image/webp", "image/gif"];
+/** Pictures image models take to edit or as reference. */
+const EDITABLE = ["image/png", "image/jpeg", "image/webp"];
 const DOCUMENTS = [...VISION, "application/pdf", "text/plain", "text/markdown", "text/csv", "application/json"];
 const OPENAI_VOICES = ["alloy", "ash", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer"].map((id) => ({
   id,
@@ -67,7 +69,13 @@ export const SEED_MODELS: SeedModel[] = [
     label: "Demo image",
     modality: "image",
     description: "Offline demo: a colourful gradient drawn from your prompt on this server.",
-    capabilities: { sizes: ["512x512", "1024x1024", "1024x768", "768x1024"], maxImages: 4 },
+    capabilities: {
+      sizes: ["512x512", "1024x1024", "1024x768", "768x1024"],
+      maxImages: 4,
+      // A picture to "edit": the demo only mixes its fingerprint into the result.
+      fileTypes: EDITABLE,
+      maxFiles: 2,
+    },
     perImage: usd("0.002"),
     imagePrices: { "1024x1024": usd("0.004"), "1024x768": usd("0.004"), "768x1024": usd("0.004") },
   },
@@ -123,6 +131,8 @@ export const SEED_MODELS: SeedModel[] = [
       sizes: ["1024x1024", "1536x1024", "1024x1536"],
       qualities: ["low", "medium", "high"],
       maxImages: 4,
+      fileTypes: EDITABLE,
+      maxFiles: 4,
     },
     perImage: usd("0.167"),
     imagePrices: {
@@ -218,7 +228,7 @@ export const SEED_MODELS: SeedModel[] = [
     modality: "image",
     description: "Google's image model (Imagen is not offered on the Gemini API any more). One image per request.",
     // Google bills these images as output tokens (about 1,290 at $30/M); the catalog charges that per image.
-    capabilities: { sizes: ["1024x1024", "1344x768", "768x1344"], maxImages: 1 },
+    capabilities: { sizes: ["1024x1024", "1344x768", "768x1344"], maxImages: 1, fileTypes: EDITABLE, maxFiles: 3 },
     perImage: usd("0.039"),
   },
   {

@@ -619,7 +619,8 @@ export type MediaInput = {
   modelId: string;
   prompt: string;
   costCap?: bigint | null;
-  /** Image */
+  /** Image: pictures to edit or take as reference (only for models that accept image files). */
+  files?: Attachment[];
   size?: string;
   quality?: string;
   n?: number;
@@ -640,6 +641,8 @@ export async function prepareMedia(
   if (existing) return { row: existing, replayed: true };
   const entry = await requireModel(input.modelId, modality);
   const caps = entry.capabilities;
+  const files = input.files ?? [];
+  checkAttachments(entry, files);
   let params: Record<string, string | number>;
   let held: bigint;
   if (modality === "image") {
@@ -659,7 +662,12 @@ export async function prepareMedia(
         `${entry.label} makes 1 to ${caps.maxImages} images at a time.`,
       );
     }
-    params = { n, ...(size ? { size } : {}), ...(quality ? { quality } : {}) };
+    params = {
+      n,
+      ...(size ? { size } : {}),
+      ...(quality ? { quality } : {}),
+      ...(files.length ? { files: files.length } : {}),
+    };
     held = estimateImages(entry.price, n, { size, quality });
   } else if (modality === "speech") {
     const characters = [...input.prompt].length;
@@ -713,6 +721,7 @@ export async function prepareMedia(
       created.row.id,
     );
     const row = await prisma.generation.update({ where: { id: created.row.id }, data: { holdId } });
+    await storeInputs(input.userId, row.id, files);
     return { row, replayed: false };
   } catch (error) {
     await forget(created.row.id);
@@ -754,6 +763,21 @@ async function storeOutputs(row: Generation, outputs: Array<{ mediaType: string;
     });
     await prisma.generationFile.create({ data: { generationId: row.id, fileId: stored.id, role: "output", position } });
   }
+}
+
+/** The pictures given with an image request, in the order they were attached. */
+async function inputImages(generationId: string) {
+  const links = await prisma.generationFile.findMany({
+    where: { generationId, role: "input" },
+    include: { file: true },
+    orderBy: { position: "asc" },
+  });
+  const images: Array<{ mediaType: string; data: Uint8Array }> = [];
+  for (const link of links) {
+    const data = await readAllBytes(link.file.storageKey);
+    if (data) images.push({ mediaType: link.file.mediaType, data });
+  }
+  return images;
 }
 
 /** What the worker does next for a media generation. */
@@ -798,8 +822,16 @@ export async function runMedia(generationId: string, signal?: AbortSignal): Prom
     const registry = getRegistry();
     if (row.modality === "image") {
       const model = registry.imageModel(row.modelId);
+      const images = await inputImages(row.id);
       const result = await model.generate(
-        { model: model.modelId, prompt: row.prompt, n: params.n ?? 1, size: params.size, quality: params.quality },
+        {
+          model: model.modelId,
+          prompt: row.prompt,
+          n: params.n ?? 1,
+          size: params.size,
+          quality: params.quality,
+          ...(images.length ? { images } : {}),
+        },
         options,
       );
       await storeOutputs(row, result.images);

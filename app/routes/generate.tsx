@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, FormMessage } from "#app/components/forms";
@@ -103,6 +103,7 @@ export async function action({ request }: ActionFunctionArgs) {
       modelId: input.model,
       prompt: input.prompt,
       costCap: input.costCap,
+      files,
       size: input.size,
       quality: input.quality,
       n: input.n,
@@ -134,6 +135,7 @@ export default function GeneratePage() {
   const loaded = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
+  const submit = useSubmit();
   const { catalog, currency } = loaded;
   const [modelId, setModelId] = useState(actionData?.fields?.model ?? loaded.initialModel);
   const [requestId, setRequestId] = useState(loaded.requestId);
@@ -175,7 +177,8 @@ export default function GeneratePage() {
     if (stream.status === "done") outputRef.current?.focus();
   }, [stream.status]);
 
-  const acceptsFiles = entry?.modality === "text" && (entry.capabilities.fileTypes.length ?? 0) > 0;
+  const acceptsFiles =
+    (entry?.modality === "text" || entry?.modality === "image") && (entry.capabilities.fileTypes.length ?? 0) > 0;
 
   function onFilesChosen(list: FileList | null) {
     if (!entry || !list) return;
@@ -202,11 +205,12 @@ export default function GeneratePage() {
       return;
     }
     setClientErrors({});
-    if (entry?.modality !== "text") return; // media: the plain post queues it and opens its progress page
     event.preventDefault();
     const body = new FormData(form);
     appendFiles(body, files);
-    void start(body);
+    // Media: an ordinary post that queues it and opens its progress page; text: streamed here.
+    if (entry?.modality !== "text") submit(body, { method: "post", encType: "multipart/form-data" });
+    else void start(body);
   }
 
   const formError = serverErrors.form;
@@ -276,7 +280,8 @@ export default function GeneratePage() {
         {acceptsFiles && entry ? (
           <div>
             <label htmlFor="files" className="mb-1 block text-sm font-medium">
-              Attachments <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+              {entry.modality === "image" ? "Start from pictures" : "Attachments"}{" "}
+              <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
             </label>
             <input
               id="files"
@@ -293,7 +298,10 @@ export default function GeneratePage() {
               }}
             />
             <p id="files-hint" className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-              Images, PDFs and text files, up to {formatBytes(entry.capabilities.maxFileBytes)} each, at most{" "}
+              {entry.modality === "image"
+                ? "Pictures to edit or use as reference (PNG, JPEG, WebP)"
+                : "Images, PDFs and text files"}
+              , up to {formatBytes(entry.capabilities.maxFileBytes)} each, at most{" "}
               {Math.min(entry.capabilities.maxFiles, loaded.maxAttachments)}.
             </p>
             <ErrorList id="files-error" errors={errors.files} />

@@ -230,7 +230,9 @@ function demoImage(modelId: string): ImageModel {
         const images = [];
         for (let i = 0; i < n; i++) {
           call.throwIfInterrupted();
-          const seed = `${req.model}\n${req.quality ?? ""}\n${i}\n${req.prompt}`;
+          // An edit depends on the pictures given, too (by their hash: the demo does not read them).
+          const inputs = (req.images ?? []).map((image) => createHash("sha256").update(image.data).digest("hex"));
+          const seed = `${req.model}\n${req.quality ?? ""}\n${i}\n${req.prompt}${inputs.length ? `\n${inputs.join(",")}` : ""}`;
           images.push({ mediaType: "image/png", data: demoPicture(seed, width, height) });
         }
         return { images, usage: { images: n } };

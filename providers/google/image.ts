@@ -106,7 +106,17 @@ export function createImageModel(context: GoogleContext, modelId: string): Image
         try {
           response = await context.client().models.generateContent({
             model: modelId,
-            contents: [{ role: "user", parts: [{ text: req.prompt }] }],
+            contents: [
+              {
+                role: "user",
+                parts: [
+                  ...(req.images ?? []).map((image) => ({
+                    inlineData: { mimeType: image.mediaType, data: Buffer.from(image.data).toString("base64") },
+                  })),
+                  { text: req.prompt },
+                ],
+              },
+            ],
             config: {
               ...requestConfig(call, opts),
               automaticContinuation: false,

@@ -1,5 +1,5 @@
-import type OpenAI from "openai";
-import type { ImageGenerateParamsNonStreaming } from "openai/resources/images";
+import { toFile, type default as OpenAI } from "openai";
+import type { ImageEditParamsNonStreaming, ImageGenerateParamsNonStreaming } from "openai/resources/images";
 import { startCall } from "../call";
 import {
   ProviderError,
@@ -12,7 +12,7 @@ import {
 import { requestOptions } from "./client";
 import { toProviderError } from "./errors";
 
-// Images API (`images.generate`). DALL·E models answer with URLs unless asked for base64; GPT image
+// Images API (`images.generate`, and `images.edit` when pictures are given). DALL·E models answer with URLs unless asked for base64; GPT image
 // models always answer with base64 and reject `response_format`, so it is only sent to dall-e-*.
 
 export function sniffImageType(bytes: Uint8Array): string | undefined {
@@ -51,7 +51,27 @@ export function createImageModel(settings: { provider: string; modelId: string; 
         };
         let response;
         try {
-          response = await settings.client().images.generate(body, requestOptions(call, opts));
+          if (req.images?.length) {
+            // Image to image: the edits endpoint, the pictures as multipart files.
+            const files = await Promise.all(
+              req.images.map((image, index) =>
+                toFile(Buffer.from(image.data), `image-${index}.${image.mediaType.split("/")[1] ?? "png"}`, {
+                  type: image.mediaType,
+                }),
+              ),
+            );
+            const { response_format: _ignored, ...editable } = body as ImageGenerateParamsNonStreaming & {
+              response_format?: string;
+            };
+            response = await settings
+              .client()
+              .images.edit(
+                { ...(editable as unknown as ImageEditParamsNonStreaming), image: files },
+                requestOptions(call, opts),
+              );
+          } else {
+            response = await settings.client().images.generate(body, requestOptions(call, opts));
+          }
         } catch (error) {
           throw toProviderError(error, provider, call);
         }

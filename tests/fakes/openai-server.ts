@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 //   POST /v1/chat/completions     JSON, or SSE (`data: {...}\n\n` chunks, a usage chunk when
 //                                 stream_options.include_usage is set, then `data: [DONE]`)
 //   POST /v1/images/generations   { created, data: [{ b64_json }], usage? }
+//   POST /v1/images/edits         the same answer, for a multipart request with image files
 //   POST /v1/audio/speech         the audio bytes
 // Every request is recorded. The next request(s) can be told to fail, hang, stall mid-stream,
 // send a malformed stream, an error event, or end a stream early.
@@ -281,8 +282,10 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
           system_fingerprint: "fp_fake",
         });
       }
-      if (req.method === "POST" && path === "/v1/images/generations") {
-        const n = typeof b?.n === "number" ? b.n : 1;
+      if (req.method === "POST" && (path === "/v1/images/generations" || path === "/v1/images/edits")) {
+        // Edits arrive as multipart/form-data (kept in `raw`); generations as JSON.
+        const multipartN = /name="n"\r\n\r\n(\d+)/.exec(raw)?.[1];
+        const n = typeof b?.n === "number" ? b.n : multipartN ? Number(multipartN) : 1;
         return json(res, 200, {
           created: Math.floor(Date.now() / 1000),
           data: Array.from({ length: n }, (_, i) => ({ b64_json: fake.images[i % fake.images.length] })),

@@ -24,6 +24,7 @@ import { prisma } from "#app/utils/db.server";
 import { stopBoss } from "#app/utils/jobs.server";
 import { priceOf } from "#app/utils/pricing";
 import { readAllBytes } from "#app/utils/storage.server";
+import { ONE_PIXEL_PNG_BASE64 } from "#tests/fakes/openai-server";
 import { BASE_URL, call, createUser, fundWallet, getRequest, signedInCookie } from "#tests/helpers";
 
 const { fake } = setup;
@@ -46,20 +47,21 @@ async function member(balance = 5n * DOLLAR) {
 }
 
 let counter = 0;
-function submit(cookie: string, fields: Record<string, string>) {
+function submit(cookie: string, fields: Record<string, string>, files: Array<{ bytes: Buffer; name: string }> = []) {
   counter += 1;
   const body = new FormData();
   for (const [key, value] of Object.entries({ requestId: `media${process.pid}x${counter}x${Date.now()}`, ...fields })) {
     body.append(key, value);
   }
+  files.forEach((file, index) => body.append(`file${index}`, new Blob([new Uint8Array(file.bytes)]), file.name));
   return call(
     generateAction as never,
     new Request(`${BASE_URL}/generate`, { method: "POST", body, headers: { cookie, origin: BASE_URL } }),
   );
 }
 
-async function queued(cookie: string, fields: Record<string, string>) {
-  const result = await submit(cookie, fields);
+async function queued(cookie: string, fields: Record<string, string>, files: Parameters<typeof submit>[2] = []) {
+  const result = await submit(cookie, fields, files);
   expect(result.status).toBe(302);
   const id = result.location!.replace("/history/", "");
   const row = await prisma.generation.findUniqueOrThrow({ where: { id } });
@@ -166,6 +168,33 @@ describe("media generations", () => {
     expect((await fetchRange(`bytes=${bytes!.byteLength}-`)).response.status).toBe(416);
     const stranger = await member();
     expect((await fetchRange("bytes=0-99", stranger.cookie)).response.status).toBe(404);
+  });
+
+  it("edits a picture: the image goes to the edits endpoint and is kept as the generation's input", async () => {
+    const { user, cookie } = await member();
+    const png = Buffer.from(ONE_PIXEL_PNG_BASE64, "base64");
+    const row = await queued(
+      cookie,
+      { model: "openai:gpt-image-1", prompt: "Make it blue", size: "1024x1024", quality: "medium" },
+      [{ bytes: png, name: "photo.png" }],
+    );
+    await runGenerationJob(row.id);
+    const done = await prisma.generation.findUniqueOrThrow({ where: { id: row.id } });
+    expect(done).toMatchObject({ status: "succeeded", cost: 42_000n });
+    const request = fake.requests.at(-1)!;
+    expect(request.path).toBe("/v1/images/edits");
+    expect(String(request.headers["content-type"])).toMatch(/^multipart\/form-data/);
+    expect(request.raw).toContain("Make it blue");
+    expect(request.raw).toContain("PNG");
+    const inputs = await prisma.generationFile.findMany({
+      where: { generationId: row.id, role: "input" },
+      include: { file: true },
+    });
+    expect(inputs.map((link) => [link.file.mediaType, link.file.ownerId])).toEqual([["image/png", user.id]]);
+
+    // A model that cannot take pictures refuses them before anything is held.
+    const refused = await submit(cookie, { model: "flux:flux-pro-1.1", prompt: "x" }, [{ bytes: png, name: "p.png" }]);
+    expect(refused.status).toBe(400);
   });
 
   it("refunds a failed image and says the member was not charged", async () => {
