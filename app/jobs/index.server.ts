@@ -1,5 +1,6 @@
 import { startedBoss } from "#app/utils/jobs.server";
 import { logger } from "#app/utils/logger.server";
+import { startEmailWorker } from "./emails.server";
 import { startGenerationWorker } from "./generations.server";
 import { purgeExpiredJob, reconcileGenerationsJob, voidExpiredHoldsJob } from "./maintenance.server";
 
@@ -23,5 +24,6 @@ export async function startBackgroundJobs() {
     });
   }
   await startGenerationWorker();
+  await startEmailWorker();
   logger.info("jobs.started", { jobs: Object.values(JOBS).map((job) => job.name) });
 }

@@ -13,6 +13,7 @@ import {
 import { getEnabledMethod } from "#app/models/payment-methods.server";
 import { checkLowBalance } from "#app/models/wallet.server";
 import { prisma } from "#app/utils/db.server";
+import { enqueueEmailRetry } from "#app/jobs/emails.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { checkReceipt } from "#app/utils/file-type.server";
@@ -504,57 +505,63 @@ export async function rejectManualTopUp(input: RejectInput): Promise<RejectResul
   return { ok: true, topUp };
 }
 
-/** Emails the member the decision. A failed email is logged; it never undoes the decision. */
+/** Emails the member the decision. A failed email is retried later; it never undoes the decision. */
 async function notifyMember(id: string) {
   try {
-    const row = await prisma.manualTopUp.findUniqueOrThrow({
-      where: { id },
-      include: { method: { select: { name: true } } },
-    });
-    const member = await prisma.user.findUnique({
-      where: { id: row.userId },
-      select: { email: true, displayName: true },
-    });
-    if (!member) return;
-    const currency = env.WALLET_CURRENCY;
-    const common = {
-      displayName: member.displayName,
-      methodName: row.method.name,
-      reference: row.reference,
-      claimedAmount: formatMoney(row.claimedAmount, currency),
-      requestedOn: row.createdAt.toUTCString(),
-      topUpsUrl: `${env.APP_URL}/wallet/top-ups`,
-    };
-    if (row.status === "approved" && row.creditedAmount !== null) {
-      const balance = await getWalletBalance(row.userId);
-      const props: ApprovedEmail.ManualTopUpApprovedEmailProps = {
-        ...common,
-        creditedAmount: formatMoney(row.creditedAmount, currency),
-        amountDiffers: row.creditedAmount !== row.claimedAmount,
-        note: row.decisionNote,
-        availableBalance: formatMoney(balance.available, currency),
-        walletUrl: `${env.APP_URL}/wallet`,
-      };
-      await sendEmail({
-        to: member.email,
-        subject: ApprovedEmail.subject(props),
-        react: createElement(ApprovedEmail.ManualTopUpApprovedEmail, props),
-        tag: "manual-topup-approved",
-      });
-    } else if (row.status === "rejected") {
-      const props: RejectedEmail.ManualTopUpRejectedEmailProps = {
-        ...common,
-        reason: row.decisionNote ?? "",
-        newRequestUrl: `${env.APP_URL}/wallet/top-up/manual`,
-      };
-      await sendEmail({
-        to: member.email,
-        subject: RejectedEmail.subject(props),
-        react: createElement(RejectedEmail.ManualTopUpRejectedEmail, props),
-        tag: "manual-topup-rejected",
-      });
-    }
+    await sendDecisionEmail(id);
   } catch (error) {
     logger.error("topup.manual.email_failed", { topUpId: id, error });
+    await enqueueEmailRetry({ kind: "manual-topup-decision", topUpId: id });
+  }
+}
+
+/** The decision email for a manual top-up (also run by the email retry job). Throws when it cannot send. */
+export async function sendDecisionEmail(id: string) {
+  const row = await prisma.manualTopUp.findUniqueOrThrow({
+    where: { id },
+    include: { method: { select: { name: true } } },
+  });
+  const member = await prisma.user.findUnique({
+    where: { id: row.userId },
+    select: { email: true, displayName: true },
+  });
+  if (!member) return;
+  const currency = env.WALLET_CURRENCY;
+  const common = {
+    displayName: member.displayName,
+    methodName: row.method.name,
+    reference: row.reference,
+    claimedAmount: formatMoney(row.claimedAmount, currency),
+    requestedOn: row.createdAt.toUTCString(),
+    topUpsUrl: `${env.APP_URL}/wallet/top-ups`,
+  };
+  if (row.status === "approved" && row.creditedAmount !== null) {
+    const balance = await getWalletBalance(row.userId);
+    const props: ApprovedEmail.ManualTopUpApprovedEmailProps = {
+      ...common,
+      creditedAmount: formatMoney(row.creditedAmount, currency),
+      amountDiffers: row.creditedAmount !== row.claimedAmount,
+      note: row.decisionNote,
+      availableBalance: formatMoney(balance.available, currency),
+      walletUrl: `${env.APP_URL}/wallet`,
+    };
+    await sendEmail({
+      to: member.email,
+      subject: ApprovedEmail.subject(props),
+      react: createElement(ApprovedEmail.ManualTopUpApprovedEmail, props),
+      tag: "manual-topup-approved",
+    });
+  } else if (row.status === "rejected") {
+    const props: RejectedEmail.ManualTopUpRejectedEmailProps = {
+      ...common,
+      reason: row.decisionNote ?? "",
+      newRequestUrl: `${env.APP_URL}/wallet/top-up/manual`,
+    };
+    await sendEmail({
+      to: member.email,
+      subject: RejectedEmail.subject(props),
+      react: createElement(RejectedEmail.ManualTopUpRejectedEmail, props),
+      tag: "manual-topup-rejected",
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { Prisma, StripeCheckout } from "@prisma/client";
 import { createElement } from "react";
 import type Stripe from "stripe";
 import * as TopUpReceipt from "#emails/topup-receipt";
+import { enqueueEmailRetry } from "#app/jobs/emails.server";
 import { audit } from "#app/models/audit.server";
 import {
   ensureWallet,
@@ -411,12 +412,25 @@ async function followUp(work: Array<Promise<unknown>>) {
 }
 
 function sendReceiptSafely(row: StripeCheckout, user: { email: string; displayName: string }, transferId: string) {
-  return sendReceipt(row, user, transferId).catch((error: unknown) => {
+  return sendReceipt(row, user, transferId).catch(async (error: unknown) => {
     logger.error("topup.receipt_failed", {
       checkoutSessionId: row.id,
       errorName: error instanceof Error ? error.name : "unknown",
     });
+    await enqueueEmailRetry({ kind: "card-receipt", checkoutSessionId: row.id });
   });
+}
+
+/** The receipt for a credited Checkout Session, sent again (by the email retry job). Throws on failure. */
+export async function sendCardReceipt(checkoutSessionId: string) {
+  const row = await prisma.stripeCheckout.findUnique({ where: { id: checkoutSessionId } });
+  if (!row?.transferId) return; // never credited: there is no receipt to send
+  const user = await prisma.user.findUnique({
+    where: { id: row.userId },
+    select: { email: true, displayName: true },
+  });
+  if (!user) return;
+  await sendReceipt(row, user, row.transferId);
 }
 
 async function sendReceipt(row: StripeCheckout, user: { email: string; displayName: string }, transferId: string) {
