@@ -66,6 +66,38 @@ const schema = z
     WELCOME_CREDIT: z.string().trim().default("0"),
     /** Local folder for stored files (receipts, generation inputs and outputs). */
     STORAGE_DIR: z.string().trim().default(".data/files"),
+    /** S3-compatible storage (AWS S3, Cloudflare R2, MinIO) for stored files instead of STORAGE_DIR. */
+    S3_BUCKET: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a bucket name (3-63 lowercase letters, digits, . and -)")
+        .optional(),
+    ),
+    /** "auto" for Cloudflare R2; MinIO accepts the default. */
+    S3_REGION: optionalString
+      .pipe(
+        z
+          .string()
+          .regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1 or auto")
+          .optional(),
+      )
+      .transform((region) => region ?? "us-east-1"),
+    /** Default: https://s3.<region>.amazonaws.com. */
+    S3_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
+    /** Unset: path style with S3_ENDPOINT, virtual-hosted style without. */
+    S3_FORCE_PATH_STYLE: z
+      .enum(["true", "false", "1", "0", "on", "off", ""])
+      .optional()
+      .transform((value) => (value === undefined || value === "" ? undefined : ["true", "1", "on"].includes(value))),
+    S3_PREFIX: optionalString.pipe(
+      z
+        .string()
+        .regex(/^\/?[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, "letters, digits, . _ - and / between parts")
+        .refine((prefix) => !prefix.split("/").some((part) => part === "." || part === ".."), "no . or .. parts")
+        .optional(),
+    ),
     GOOGLE_CLIENT_ID: optionalString,
     GOOGLE_CLIENT_SECRET: optionalString,
     /** The offline demo provider: on unless switched off (production operators usually turn it off). */
@@ -146,6 +178,24 @@ const schema = z
         path: ["GOOGLE_CLIENT_SECRET"],
         message: "set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET together (or neither)",
       });
+    }
+  })
+  .superRefine((env, ctx) => {
+    if (env.S3_BUCKET) {
+      for (const key of ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const) {
+        if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required when S3_BUCKET is set" });
+      }
+      return;
+    }
+    for (const key of ["S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_PREFIX"] as const) {
+      if (env[key]) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["S3_BUCKET"],
+          message: `is required when ${key} is set (set the S3_* variables together, or none for local disk)`,
+        });
+        return;
+      }
     }
   })
   .transform((env) => ({

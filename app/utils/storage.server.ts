@@ -6,10 +6,12 @@ import { Readable } from "node:stream";
 import type { Prisma, StoredFile } from "@prisma/client";
 import { prisma } from "./db.server";
 import { env } from "./env.server";
+import { createS3Client, type S3ClientSettings } from "./s3.server";
 
 // Where the bytes of stored files live. Rows in stored_files (owner, purpose, type, size, sha256) say
 // what a file is and who may read it; the storage backend only knows opaque random keys.
-// The local-disk backend is the default; an S3-compatible one can implement the same interface.
+// The local-disk backend is the default; the S3-compatible one (AWS S3, Cloudflare R2, MinIO) is used
+// when S3_BUCKET is set.
 
 export interface FileStorage {
   /** Stores bytes under a new key; never overwrites an existing object. */
@@ -80,11 +82,43 @@ export function createLocalDiskStorage(rootDir: string): FileStorage {
   };
 }
 
+export type S3StorageSettings = S3ClientSettings & {
+  /** Folder-like prefix for every object key, e.g. "files" → "files/<key>" (slashes at either end optional). */
+  prefix?: string;
+};
+
+/** Objects in an S3-compatible bucket, named by the storage key (under `prefix`). */
+export function createS3Storage(settings: S3StorageSettings): FileStorage {
+  const client = createS3Client(settings);
+  const prefix = (settings.prefix ?? "").replace(/^\/+|\/+$/g, "");
+  const objectKey = (key: string) => {
+    assertKey(key);
+    return prefix ? `${prefix}/${key}` : key;
+  };
+  // async, so a bad key rejects like every other failure instead of throwing synchronously.
+  return {
+    put: async (key, bytes, mediaType) => client.putObject(objectKey(key), bytes, mediaType),
+    get: async (key, range) => client.getObject(objectKey(key), range),
+    delete: async (key) => client.deleteObject(objectKey(key)),
+  };
+}
+
 let storage: FileStorage | undefined;
 
-/** The configured backend (local disk under STORAGE_DIR). */
+/** The configured backend: S3 when S3_BUCKET is set (env.server.ts checks the rest), else local disk. */
 export function getStorage(): FileStorage {
-  storage ??= createLocalDiskStorage(env.STORAGE_DIR);
+  storage ??= env.S3_BUCKET
+    ? createS3Storage({
+        bucket: env.S3_BUCKET,
+        region: env.S3_REGION,
+        endpoint: env.S3_ENDPOINT,
+        accessKeyId: env.S3_ACCESS_KEY_ID ?? "",
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? "",
+        // Custom endpoints (R2, MinIO) usually want path style; AWS itself prefers virtual-hosted.
+        forcePathStyle: env.S3_FORCE_PATH_STYLE ?? Boolean(env.S3_ENDPOINT),
+        prefix: env.S3_PREFIX,
+      })
+    : createLocalDiskStorage(env.STORAGE_DIR);
   return storage;
 }
 
