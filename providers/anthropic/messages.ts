@@ -7,6 +7,7 @@ import type {
   MessageParam,
   RawMessageStreamEvent,
 } from "@anthropic-ai/sdk/resources/messages";
+import { base64, baseMediaType, onlyText, textOfFile, unsupportedFile } from "../files";
 import { startCall } from "../call";
 import {
   ProviderError,
@@ -40,14 +41,9 @@ export type MessagesModelSettings = {
 
 type ImageMediaType = Base64ImageSource["media_type"];
 const IMAGE_TYPES = new Set<string>(["image/png", "image/jpeg", "image/gif", "image/webp"] satisfies ImageMediaType[]);
-const TEXT_TYPES = new Set(["application/json", "application/xml", "application/x-yaml", "application/yaml"]);
-
-function base64(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
-}
 
 function fileBlock(part: FilePart, provider: string): ContentBlockParam {
-  const mediaType = part.mediaType.toLowerCase().split(";")[0]!.trim();
+  const mediaType = baseMediaType(part);
   if (IMAGE_TYPES.has(mediaType)) {
     return {
       type: "image",
@@ -61,30 +57,9 @@ function fileBlock(part: FilePart, provider: string): ContentBlockParam {
       ...(part.filename ? { title: part.filename } : {}),
     };
   }
-  if (mediaType.startsWith("text/") || TEXT_TYPES.has(mediaType)) {
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(part.data);
-    } catch {
-      throw new ProviderError("invalid_request", provider, { detail: "text file is not UTF-8" });
-    }
-    return { type: "text", text: `${part.filename ?? "Attached file"}:\n\n${text}` };
-  }
-  throw new ProviderError("invalid_request", provider, {
-    detail: "unsupported file type",
-    userMessage: "This model cannot read that type of file.",
-  });
-}
-
-function onlyText(message: Message, provider: string): string {
-  return message.content
-    .map((part) => {
-      if (part.type !== "text") {
-        throw new ProviderError("invalid_request", provider, { detail: `file in ${message.role} message` });
-      }
-      return part.text;
-    })
-    .join("\n\n");
+  const text = textOfFile(part, provider);
+  if (text !== undefined) return { type: "text", text };
+  throw unsupportedFile(provider);
 }
 
 /**

@@ -5,6 +5,7 @@ import type {
   GenerateContentResponseUsageMetadata,
   Part,
 } from "@google/genai";
+import { base64, baseMediaType, onlyText, textOfFile, unsupportedFile } from "../files";
 import { startCall } from "../call";
 import {
   ProviderError,
@@ -55,40 +56,13 @@ const INLINE_TYPES: Record<string, string> = {
   "video/x-ms-wmv": "video/wmv",
   "video/3gpp": "video/3gpp",
 };
-const TEXT_TYPES = new Set(["application/json", "application/xml", "application/x-yaml", "application/yaml"]);
-
-function base64(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
-}
 
 function filePart(part: FilePart, provider: string): Part {
-  const mediaType = part.mediaType.toLowerCase().split(";")[0]!.trim();
-  const inline = INLINE_TYPES[mediaType];
+  const inline = INLINE_TYPES[baseMediaType(part)];
   if (inline) return { inlineData: { mimeType: inline, data: base64(part.data) } };
-  if (mediaType.startsWith("text/") || TEXT_TYPES.has(mediaType)) {
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(part.data);
-    } catch {
-      throw new ProviderError("invalid_request", provider, { detail: "text file is not UTF-8" });
-    }
-    return { text: `${part.filename ?? "Attached file"}:\n\n${text}` };
-  }
-  throw new ProviderError("invalid_request", provider, {
-    detail: "unsupported file type",
-    userMessage: "This model cannot read that type of file.",
-  });
-}
-
-function onlyText(message: Message, provider: string): string {
-  return message.content
-    .map((part) => {
-      if (part.type !== "text") {
-        throw new ProviderError("invalid_request", provider, { detail: `file in ${message.role} message` });
-      }
-      return part.text;
-    })
-    .join("\n\n");
+  const text = textOfFile(part, provider);
+  if (text !== undefined) return { text };
+  throw unsupportedFile(provider);
 }
 
 /** System messages become one system instruction; the rest become contents ("assistant" is "model"). */

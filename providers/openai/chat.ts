@@ -6,6 +6,7 @@ import type {
   ChatCompletionMessageParam,
 } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
+import { base64, baseMediaType, onlyText, textOfFile, unsupportedFile } from "../files";
 import { startCall } from "../call";
 import {
   ProviderError,
@@ -38,14 +39,13 @@ export type ChatModelSettings = {
 };
 
 const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
-const TEXT_TYPES = new Set(["application/json", "application/xml", "application/x-yaml", "application/yaml"]);
 
 function dataUrl(part: FilePart): string {
-  return `data:${part.mediaType};base64,${Buffer.from(part.data.buffer, part.data.byteOffset, part.data.byteLength).toString("base64")}`;
+  return `data:${part.mediaType};base64,${base64(part.data)}`;
 }
 
 function filePart(part: FilePart, provider: string): ChatCompletionContentPart {
-  const mediaType = part.mediaType.toLowerCase().split(";")[0]!.trim();
+  const mediaType = baseMediaType(part);
   if (IMAGE_TYPES.has(mediaType)) return { type: "image_url", image_url: { url: dataUrl({ ...part, mediaType }) } };
   if (mediaType === "application/pdf") {
     return {
@@ -53,30 +53,9 @@ function filePart(part: FilePart, provider: string): ChatCompletionContentPart {
       file: { filename: part.filename ?? "document.pdf", file_data: dataUrl({ ...part, mediaType }) },
     };
   }
-  if (mediaType.startsWith("text/") || TEXT_TYPES.has(mediaType)) {
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(part.data);
-    } catch {
-      throw new ProviderError("invalid_request", provider, { detail: "text file is not UTF-8" });
-    }
-    return { type: "text", text: `${part.filename ?? "Attached file"}:\n\n${text}` };
-  }
-  throw new ProviderError("invalid_request", provider, {
-    detail: "unsupported file type",
-    userMessage: "This model cannot read that type of file.",
-  });
-}
-
-function onlyText(message: Message, provider: string): string {
-  return message.content
-    .map((part) => {
-      if (part.type !== "text") {
-        throw new ProviderError("invalid_request", provider, { detail: `file in ${message.role} message` });
-      }
-      return part.text;
-    })
-    .join("\n\n");
+  const text = textOfFile(part, provider);
+  if (text !== undefined) return { type: "text", text };
+  throw unsupportedFile(provider);
 }
 
 export function toChatMessages(messages: Message[], provider: string): ChatCompletionMessageParam[] {
