@@ -421,3 +421,82 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 102.4) / 10} KB`;
   return `${Math.round(bytes / 104857.6) / 10} MB`;
 }
+
+/**
+ * Files to send with the prompt: chosen (several at once or one by one), listed with their size, each
+ * removable; a file over the model's size limit is refused here with a message tied to the field.
+ */
+export function AttachmentsField({
+  entry,
+  files,
+  onFilesChange,
+  errors,
+  onError,
+  maxFiles,
+  name,
+}: {
+  entry: CatalogEntry;
+  files: File[];
+  onFilesChange: (files: File[]) => void;
+  errors?: string[];
+  onError: (message: string | undefined) => void;
+  maxFiles: number;
+  /** Set for a form that can also be posted without JavaScript (one file then). */
+  name?: string;
+}) {
+  const { maxFileBytes } = entry.capabilities;
+  const limit = Math.min(entry.capabilities.maxFiles, maxFiles);
+  const image = entry.modality === "image";
+  return (
+    <div>
+      <label htmlFor="files" className="mb-1 block text-sm font-medium">
+        {image ? "Start from pictures" : "Attachments"}{" "}
+        <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+      </label>
+      <input
+        id="files"
+        name={name}
+        type="file"
+        multiple
+        accept={entry.capabilities.fileTypes.join(",")}
+        className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
+        aria-describedby={["files-hint", errors?.length ? "files-error" : null].filter(Boolean).join(" ")}
+        aria-invalid={errors?.length ? true : undefined}
+        onChange={(event) => {
+          const chosen = [...files, ...Array.from(event.target.files ?? [])].slice(0, limit);
+          const tooBig = chosen.find((file) => file.size > maxFileBytes);
+          onError(
+            tooBig
+              ? `${tooBig.name} is larger than ${formatBytes(maxFileBytes)}, the limit for ${entry.label}.`
+              : undefined,
+          );
+          onFilesChange(tooBig ? chosen.filter((file) => file !== tooBig) : chosen);
+          event.target.value = "";
+        }}
+      />
+      <p id="files-hint" className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        {image ? "Pictures to edit or use as reference (PNG, JPEG, WebP)" : "Images, PDFs and text files"}, up to{" "}
+        {formatBytes(maxFileBytes)} each, at most {limit}.
+      </p>
+      <ErrorList id="files-error" errors={errors} />
+      {files.length ? (
+        <ul className="mt-2 space-y-1 text-sm">
+          {files.map((file, index) => (
+            <li key={`${file.name}-${index}`} className="flex items-center justify-between gap-2">
+              <span className="truncate">
+                {file.name} <span className="text-zinc-500">({formatBytes(file.size)})</span>
+              </span>
+              <button
+                type="button"
+                className="text-sm link"
+                onClick={() => onFilesChange(files.filter((_, other) => other !== index))}
+              >
+                Remove<span className="sr-only"> {file.name}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}

@@ -5,9 +5,9 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, FormMessage } from "#app/components/forms";
 import {
   appendFiles,
+  AttachmentsField,
   EstimateNote,
   estimateFromForm,
-  formatBytes,
   ModelPicker,
   type FieldErrors,
 } from "#app/components/generation-form";
@@ -220,49 +220,14 @@ export default function ChatPage() {
           <ErrorList id="prompt-error" errors={errors.prompt} />
         </div>
         {entry && entry.capabilities.fileTypes.length ? (
-          <div>
-            <label htmlFor="files" className="mb-1 block text-sm font-medium">
-              Attachments <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
-            </label>
-            <input
-              id="files"
-              type="file"
-              multiple
-              accept={entry.capabilities.fileTypes.join(",")}
-              className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
-              aria-describedby={errors.files?.length ? "files-error" : undefined}
-              onChange={(event) => {
-                const chosen = Array.from(event.target.files ?? []);
-                const tooBig = chosen.find((file) => file.size > entry.capabilities.maxFileBytes);
-                setClientErrors(
-                  tooBig
-                    ? { files: [`${tooBig.name} is larger than ${formatBytes(entry.capabilities.maxFileBytes)}.`] }
-                    : {},
-                );
-                setFiles([...files, ...chosen.filter((file) => file !== tooBig)].slice(0, entry.capabilities.maxFiles));
-                event.target.value = "";
-              }}
-            />
-            <ErrorList id="files-error" errors={errors.files} />
-            {files.length ? (
-              <ul className="mt-2 space-y-1 text-sm">
-                {files.map((file, index) => (
-                  <li key={`${file.name}-${index}`} className="flex justify-between gap-2">
-                    <span className="truncate">
-                      {file.name} ({formatBytes(file.size)})
-                    </span>
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => setFiles(files.filter((_, other) => other !== index))}
-                    >
-                      Remove<span className="sr-only"> {file.name}</span>
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            ) : null}
-          </div>
+          <AttachmentsField
+            entry={entry}
+            files={files}
+            onFilesChange={setFiles}
+            errors={errors.files}
+            onError={(message) => setClientErrors(message ? { files: [message] } : {})}
+            maxFiles={entry.capabilities.maxFiles}
+          />
         ) : null}
         <input type="hidden" name="maxOutputTokens" value={String(entry?.capabilities.defaultOutputTokens ?? "")} />
         <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">

@@ -6,9 +6,9 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, FormMessage } from "#app/components/forms";
 import {
   appendFiles,
+  AttachmentsField,
   EstimateNote,
   estimateFromForm,
-  formatBytes,
   ModelPicker,
   ModelSettings,
   type FieldErrors,
@@ -180,21 +180,6 @@ export default function GeneratePage() {
   const acceptsFiles =
     (entry?.modality === "text" || entry?.modality === "image") && (entry.capabilities.fileTypes.length ?? 0) > 0;
 
-  function onFilesChosen(list: FileList | null) {
-    if (!entry || !list) return;
-    const chosen = [...files, ...Array.from(list)].slice(0, loaded.maxAttachments);
-    const tooBig = chosen.find((file) => file.size > entry.capabilities.maxFileBytes);
-    setClientErrors((previous) => ({
-      ...previous,
-      files: tooBig
-        ? [
-            `${tooBig.name} is larger than ${formatBytes(entry.capabilities.maxFileBytes)}, the limit for ${entry.label}.`,
-          ]
-        : undefined,
-    }));
-    setFiles(tooBig ? chosen.filter((file) => file !== tooBig) : chosen);
-  }
-
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     const form = event.currentTarget;
     const prompt = String(new FormData(form).get("prompt") ?? "");
@@ -278,52 +263,17 @@ export default function GeneratePage() {
         </div>
 
         {acceptsFiles && entry ? (
-          <div>
-            <label htmlFor="files" className="mb-1 block text-sm font-medium">
-              {entry.modality === "image" ? "Start from pictures" : "Attachments"}{" "}
-              <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
-            </label>
-            <input
-              id="files"
-              name="file0"
-              type="file"
-              multiple
-              accept={entry.capabilities.fileTypes.join(",")}
-              className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
-              aria-describedby={["files-hint", errors.files?.length ? "files-error" : null].filter(Boolean).join(" ")}
-              aria-invalid={errors.files?.length ? true : undefined}
-              onChange={(event) => {
-                onFilesChosen(event.target.files);
-                event.target.value = "";
-              }}
-            />
-            <p id="files-hint" className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-              {entry.modality === "image"
-                ? "Pictures to edit or use as reference (PNG, JPEG, WebP)"
-                : "Images, PDFs and text files"}
-              , up to {formatBytes(entry.capabilities.maxFileBytes)} each, at most{" "}
-              {Math.min(entry.capabilities.maxFiles, loaded.maxAttachments)}.
-            </p>
-            <ErrorList id="files-error" errors={errors.files} />
-            {files.length ? (
-              <ul className="mt-2 space-y-1 text-sm">
-                {files.map((file, index) => (
-                  <li key={`${file.name}-${index}`} className="flex items-center justify-between gap-2">
-                    <span className="truncate">
-                      {file.name} <span className="text-zinc-500">({formatBytes(file.size)})</span>
-                    </span>
-                    <button
-                      type="button"
-                      className="text-sm link"
-                      onClick={() => setFiles(files.filter((_, other) => other !== index))}
-                    >
-                      Remove<span className="sr-only"> {file.name}</span>
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            ) : null}
-          </div>
+          <AttachmentsField
+            entry={entry}
+            files={files}
+            onFilesChange={setFiles}
+            errors={errors.files}
+            onError={(message) =>
+              setClientErrors((previous) => ({ ...previous, files: message ? [message] : undefined }))
+            }
+            maxFiles={loaded.maxAttachments}
+            name="file0"
+          />
         ) : null}
 
         {entry ? (
