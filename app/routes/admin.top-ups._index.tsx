@@ -157,11 +157,6 @@ export default function AdminTopUps() {
         <p className="text-sm text-zinc-600 dark:text-zinc-400">
           {pendingCount === 0 ? "Nothing is waiting." : `${pendingCount} waiting for a decision, oldest first.`}{" "}
           {canDecide ? null : "Support can view requests; only admins approve or reject them."}
-          {canDecide ? (
-            <Link className="link" to="/admin/models">
-              Models and prices
-            </Link>
-          ) : null}
         </p>
       </div>
       {done ? (

@@ -14,7 +14,7 @@ import { startFakeResend, type FakeResend, type FakeResendRequest } from "../fak
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const ARTIFACTS_DIR = path.join(root, "tests", "artifacts");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 90_000; // generous: CI machines are small and busy
 
 export type Viewport = { name: string; width: number; height: number };
 export const DESKTOP: Viewport = { name: "desktop", width: 1280, height: 800 };
@@ -27,8 +27,11 @@ export type RunningApp = {
   stop(): Promise<void>;
 };
 
-/** Starts the fake Resend API and the production server against process.env.DATABASE_URL. */
-export async function startApp(): Promise<RunningApp> {
+/**
+ * Starts the fake Resend API and the production server against process.env.DATABASE_URL. `env` is merged
+ * into the server's environment last (e.g. Stripe keys pointing at a fake), so it can override any default.
+ */
+export async function startApp({ env = {} }: { env?: Record<string, string> } = {}): Promise<RunningApp> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error("startApp: DATABASE_URL is not set (is tests/setup/database.ts a setupFile?)");
   await access(path.join(root, "build", "index.js")).catch(() => {
@@ -55,6 +58,7 @@ export async function startApp(): Promise<RunningApp> {
       GOOGLE_CLIENT_ID: "",
       GOOGLE_CLIENT_SECRET: "",
       TRUST_PROXY: "",
+      ...env,
     },
   });
 
