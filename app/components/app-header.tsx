@@ -37,10 +37,7 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
     if (menu.current) menu.current.open = false;
   }, [location.key]);
   const links = user
-    ? [
-        ...memberNav,
-        ...(user.role === "admin" || user.role === "support" ? [{ to: "/admin/top-ups", label: "Admin" }] : []),
-      ]
+    ? [...memberNav, ...(user.role === "admin" || user.role === "support" ? [{ to: "/admin", label: "Admin" }] : [])]
     : [];
   return (
     <header className="border-b border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">

@@ -172,12 +172,19 @@ export async function signIn(email: string, password: string, client: ClientInfo
       id: true,
       displayName: true,
       email: true,
+      disabledAt: true,
       password: { select: { hash: true } },
       sessions: { select: { userAgent: true } },
     },
   });
   const valid = await verifyPassword(user?.password?.hash, password);
+  // A disabled account gets the same answer as a wrong password (after the same hashing cost), so the
+  // sign-in form never tells anyone which addresses have an account or which accounts are disabled.
   if (!user || !valid) return { ok: false };
+  if (user.disabledAt) {
+    logger.info("account.sign_in_refused_disabled", { userId: user.id });
+    return { ok: false };
+  }
   const knownDevice = user.sessions.some((session) => session.userAgent === client.userAgent);
   const { cookie } = await createSession(user.id, client);
   logger.info("account.signed_in", { userId: user.id, newDevice: !knownDevice });

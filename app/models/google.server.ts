@@ -66,7 +66,8 @@ export const googleSignupCookie = createCookie(`${cookiePrefix}google_signup`, {
   maxAge: GOOGLE_SIGNUP_MINUTES * 60,
 });
 
-export type GoogleRefusal = "state" | "cancelled" | "failed" | "unverified" | "linked_elsewhere" | "expired";
+export type GoogleRefusal =
+  "state" | "cancelled" | "failed" | "unverified" | "linked_elsewhere" | "expired" | "disabled";
 
 const refusalMessages: Record<GoogleRefusal, string> = {
   state: "Your Google sign-in could not be checked: it expired or was started in another window. Please try again.",
@@ -77,6 +78,9 @@ const refusalMessages: Record<GoogleRefusal, string> = {
   linked_elsewhere:
     "The account with that email address is linked to a different Google account. Sign in with that Google account or with your password.",
   expired: "Your Google sign-up expired before it was finished. Please continue with Google again.",
+  // Google has just proven who this is (the linked identity or the verified address), so saying so
+  // reveals nothing to a stranger; a password sign-in gets the generic answer instead.
+  disabled: "This account has been disabled. If you think this is a mistake, contact us.",
 };
 
 /** The login page's `?error=` value for a refusal. */
@@ -156,14 +160,19 @@ type Resolution = { status: "user"; userId: string } | { status: "new" } | { sta
  *  3. otherwise nobody: a new person.
  */
 async function resolveGoogleIdentity(identity: GoogleIdentity): Promise<Resolution> {
-  const bySub = await prisma.user.findUnique({ where: { googleSub: identity.sub }, select: { id: true } });
-  if (bySub) return { status: "user", userId: bySub.id };
+  const bySub = await prisma.user.findUnique({
+    where: { googleSub: identity.sub },
+    select: { id: true, disabledAt: true },
+  });
+  if (bySub) return bySub.disabledAt ? { status: "refused", reason: "disabled" } : { status: "user", userId: bySub.id };
   if (!identity.emailVerified) return { status: "refused", reason: "unverified" };
   const byEmail = await prisma.user.findUnique({
     where: { email: identity.email },
-    select: { id: true, googleSub: true, emailVerifiedAt: true },
+    select: { id: true, googleSub: true, emailVerifiedAt: true, disabledAt: true },
   });
   if (!byEmail) return { status: "new" };
+  // Nothing is linked to (or reclaimed from) a disabled account.
+  if (byEmail.disabledAt) return { status: "refused", reason: "disabled" };
   if (byEmail.googleSub) return { status: "refused", reason: "linked_elsewhere" };
   const userId = byEmail.id;
   try {
@@ -199,11 +208,12 @@ async function resolveGoogleIdentity(identity: GoogleIdentity): Promise<Resoluti
   }
 }
 
-async function signInUser(userId: string, client: ClientInfo) {
+async function signInUser(userId: string, client: ClientInfo): Promise<string | null> {
   const user = await prisma.user.findUniqueOrThrow({
     where: { id: userId },
-    select: { email: true, displayName: true, sessions: { select: { userAgent: true } } },
+    select: { email: true, displayName: true, disabledAt: true, sessions: { select: { userAgent: true } } },
   });
+  if (user.disabledAt) return null;
   const knownDevice = user.sessions.some((session) => session.userAgent === client.userAgent);
   const { cookie } = await createSession(userId, client);
   logger.info("account.signed_in", { userId, method: "google", newDevice: !knownDevice });
@@ -288,7 +298,9 @@ export async function completeGoogleSignIn({
   const resolution = await resolveGoogleIdentity(identity);
   if (resolution.status === "refused") return resolution;
   if (resolution.status === "new") return { status: "onboarding", token: await createPendingSignup(identity) };
-  return { status: "signed_in", userId: resolution.userId, cookie: await signInUser(resolution.userId, clientInfo) };
+  const cookie = await signInUser(resolution.userId, clientInfo);
+  if (!cookie) return { status: "refused", reason: "disabled" };
+  return { status: "signed_in", userId: resolution.userId, cookie };
 }
 
 /** The pending sign-up named by the cookie token, while it lasts. */
@@ -350,5 +362,7 @@ export async function completeGoogleOnboarding(
   await prisma.googleSignup.deleteMany({ where: { OR: [{ tokenHash }, { googleSub: identity.sub }] } });
   if (resolution.status === "refused") return resolution;
   if (resolution.status === "new") return { status: "refused", reason: "failed" };
-  return { status: "signed_in", userId: resolution.userId, cookie: await signInUser(resolution.userId, clientInfo) };
+  const cookie = await signInUser(resolution.userId, clientInfo);
+  if (!cookie) return { status: "refused", reason: "disabled" };
+  return { status: "signed_in", userId: resolution.userId, cookie };
 }

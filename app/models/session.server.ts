@@ -37,6 +37,7 @@ const userSelect = {
   displayName: true,
   role: true,
   emailVerifiedAt: true,
+  disabledAt: true,
   password: { select: { userId: true } },
 } as const;
 
@@ -86,6 +87,12 @@ const adapter: Adapter = {
       include: { user: { select: userSelect } },
     });
     if (!row) return [null, null];
+    // A disabled account's sessions are deleted when it is disabled; this refuses any that slipped
+    // through (a sign-in racing the disable, a session started by another path).
+    if (row.user.disabledAt) {
+      await prisma.session.deleteMany({ where: { id: row.id } });
+      return [null, null];
+    }
     return [toDatabaseSession(row), toDatabaseUser(row.user)];
   },
   async getUserSessions(userId) {
