@@ -1,6 +1,7 @@
 import { startedBoss } from "#app/utils/jobs.server";
 import { logger } from "#app/utils/logger.server";
 import { startEmailWorker } from "./emails.server";
+import { startExportWorker } from "./exports.server";
 import { startGenerationWorker } from "./generations.server";
 import { purgeExpiredJob, reconcileGenerationsJob, voidExpiredHoldsJob } from "./maintenance.server";
 
@@ -25,5 +26,6 @@ export async function startBackgroundJobs() {
   }
   await startGenerationWorker();
   await startEmailWorker();
+  await startExportWorker();
   logger.info("jobs.started", { jobs: Object.values(JOBS).map((job) => job.name) });
 }

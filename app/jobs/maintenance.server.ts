@@ -1,3 +1,4 @@
+import { purgeExports } from "#app/models/data-rights.server";
 import { voidExpiredHolds } from "#app/models/ledger.server";
 import { deleteExpiredSessions } from "#app/models/session.server";
 import { prisma } from "#app/utils/db.server";
@@ -28,7 +29,8 @@ export async function purgeExpiredJob(now = new Date()) {
     where: { OR: [{ expiresAt: { lt: dayAgo } }, { usedAt: { lt: dayAgo } }] },
   });
   const googleSignups = await prisma.googleSignup.deleteMany({ where: { expiresAt: { lt: now } } });
-  return { verifications: verifications.count, resets: resets.count, googleSignups: googleSignups.count };
+  const exports = await purgeExports(now);
+  return { verifications: verifications.count, resets: resets.count, googleSignups: googleSignups.count, ...exports };
 }
 
 /**

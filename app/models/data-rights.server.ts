@@ -1,0 +1,778 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createElement } from "react";
+import type { DataExportStatus, Prisma } from "@prisma/client";
+import { zipSync, type Zippable } from "fflate";
+import * as AccountDeleted from "#emails/account-deleted";
+import * as ExportReady from "#emails/export-ready";
+import { prisma } from "#app/utils/db.server";
+import { sendEmail } from "#app/utils/email.server";
+import { env } from "#app/utils/env.server";
+import { extensionFor } from "#app/utils/file-type.server";
+import { logger } from "#app/utils/logger.server";
+import { microsToDecimalString } from "#app/utils/money";
+import { verifyPassword } from "#app/utils/password.server";
+import { getStorage, newStorageKey, readAllBytes } from "#app/utils/storage.server";
+import { audit } from "./audit.server";
+import { getWalletBalance, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "./ledger.server";
+import { describeMovement } from "./wallet.server";
+
+// A member's data rights: a downloadable archive of everything we hold about them (built by a job,
+// app/jobs/exports.server.ts), and the erasure of their account. Every query names the member's id.
+// Nothing personal is logged: ids, counts and sizes only; the download token lives only in the email.
+
+/** How long a ready archive can be downloaded. */
+export const EXPORT_TTL_DAYS = 7;
+/**
+ * The archive is built in memory (fflate zipSync): the member's files may add up to this much. A bigger
+ * archive fails with a clear message; streaming it (fflate's Zip + a multipart upload) is the next step.
+ */
+export const EXPORT_MAX_FILE_BYTES = 200 * 1024 * 1024;
+/** A pending export older than this is presumed lost (its job never ran) and no longer blocks a new one. */
+export const EXPORT_STALE_MINUTES = 60;
+/** After this, a downloaded archive's bytes are removed by the purge even if the download never finished. */
+const DOWNLOAD_GRACE_MS = 60 * 60_000;
+
+const DAY_MS = 86_400_000;
+export const DELETED_DISPLAY_NAME = "Deleted member";
+export const deletedEmailFor = (userId: string) => `deleted-${userId}@invalid`;
+
+const hashExportToken = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** 32 random bytes as lower-case hex: 64 characters, URL-safe. */
+function newExportToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+export const EXPORT_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+
+// ---------------------------------------------------------------------------------------------
+// The privacy page
+
+export type ExportSummary = {
+  id: string;
+  status: DataExportStatus;
+  createdAt: Date;
+  readyAt: Date | null;
+  expiresAt: Date | null;
+  size: number | null;
+};
+
+export async function getPrivacyOverview(userId: string) {
+  const [user, latest, balance, counts] = await Promise.all([
+    prisma.user.findUnique({
+      where: { id: userId },
+      select: { email: true, googleSub: true, password: { select: { userId: true } } },
+    }),
+    prisma.dataExport.findFirst({
+      where: { userId },
+      orderBy: { createdAt: "desc" },
+      select: { id: true, status: true, createdAt: true, readyAt: true, expiresAt: true, size: true },
+    }),
+    getWalletBalance(userId),
+    Promise.all([
+      prisma.generation.count({ where: { userId, deletedAt: null } }),
+      prisma.storedFile.count({ where: { ownerId: userId } }),
+    ]),
+  ]);
+  const latestExport: ExportSummary | null = latest
+    ? {
+        ...latest,
+        status:
+          latest.status === "ready" && latest.expiresAt && latest.expiresAt <= new Date() ? "expired" : latest.status,
+      }
+    : null;
+  return {
+    hasPassword: Boolean(user?.password),
+    googleLinked: Boolean(user?.googleSub),
+    latestExport,
+    balance,
+    generations: counts[0],
+    files: counts[1],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: request
+
+export type RequestExportResult = { ok: true; exportId: string } | { ok: false; reason: "pending" };
+
+/**
+ * Records a pending export (one at a time per member) and audits it. The caller queues the job
+ * (app/jobs/exports.server.ts) after this returns: the row is committed first, so the job always finds it.
+ */
+export async function requestExport(userId: string, ip: string | null): Promise<RequestExportResult> {
+  return prisma.$transaction(async (tx) => {
+    // Serialise one member's requests so a double click makes one export.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`data-export:${userId}`}, 0))`;
+    const staleBefore = new Date(Date.now() - EXPORT_STALE_MINUTES * 60_000);
+    // A pending export whose job was lost (e.g. the queue was down) must not block the member forever.
+    await tx.dataExport.updateMany({
+      where: { userId, status: "pending", createdAt: { lt: staleBefore } },
+      data: { status: "failed" },
+    });
+    const pending = await tx.dataExport.findFirst({ where: { userId, status: "pending" }, select: { id: true } });
+    if (pending) return { ok: false as const, reason: "pending" as const };
+    const row = await tx.dataExport.create({ data: { userId }, select: { id: true } });
+    await audit(
+      { actorId: userId, action: "data.export_requested", targetType: "data_export", targetId: row.id, ip },
+      tx,
+    );
+    return { ok: true as const, exportId: row.id };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: build (run by the job)
+
+const money = (micros: bigint | null | undefined) =>
+  micros === null || micros === undefined ? null : microsToDecimalString(micros);
+
+function filePath(file: { id: string; mediaType: string }) {
+  return `files/${file.id}.${extensionFor(file.mediaType)}`;
+}
+
+const README = (days: number, currency: string) => `Your ${"AI Wallet"} data export
+==========================
+
+This archive holds everything we keep about you, as it was when it was made.
+
+data.json
+  profile          your account: email, display name, country, phone, role, and the dates you
+                   signed up, confirmed your age and accepted the terms (never your password).
+  sessions         where you are signed in: device (browser), IP address, when it started, last used.
+  generations      every generation you kept: model, prompt, parameters, output text, status,
+                   cost, timings, and the files it used and produced (see "files").
+  deletedGenerations  generations you deleted: only id, model, cost and when it was deleted. Their
+                   content and files are gone for good; the amounts stay because your wallet
+                   statement refers to them.
+  conversations    your chats (title and dates); their turns are in "generations".
+  topUps           card payments (Stripe checkouts) and manual top-ups (method, amount, sender
+                   number, reference, status, decision).
+  wallet           your balance and the full statement: every movement of your wallet.
+  contactMessages  messages you sent us through the contact form while signed in.
+  files            a list of the files below: id, purpose, type, size, SHA-256, original name.
+
+files/
+  every file we keep for you (generation inputs and outputs, payment receipts), named
+  <file id>.<extension>. Each one is byte-for-byte what we store; its SHA-256 is in data.json.
+
+Amounts are decimal strings in ${currency}, exactly (no rounding). Dates are ISO 8601 in UTC.
+This archive could be downloaded once, within ${days} days. Keep it somewhere safe.
+`;
+
+export type BuiltExport = { bytes: Uint8Array; files: number };
+
+export class ExportTooLargeError extends Error {
+  constructor() {
+    super("data export: files exceed the in-memory limit");
+    this.name = "ExportTooLargeError";
+  }
+}
+
+/** Everything we hold about the member, as data.json + README.txt + files/ in a ZIP (in memory). */
+export async function buildExportArchive(userId: string, now = new Date()): Promise<BuiltExport> {
+  const [user, sessions, generations, conversations, checkouts, manualTopUps, files, contactMessages, balance] =
+    await Promise.all([
+      prisma.user.findUniqueOrThrow({
+        where: { id: userId },
+        select: {
+          id: true,
+          email: true,
+          emailVerifiedAt: true,
+          displayName: true,
+          country: true,
+          phone: true,
+          role: true,
+          googleSub: true,
+          ageConfirmedAt: true,
+          termsAcceptedAt: true,
+          createdAt: true,
+          lowBalanceThreshold: true,
+        },
+      }),
+      prisma.session.findMany({
+        where: { userId },
+        orderBy: { createdAt: "asc" },
+        select: { userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expiresAt: true },
+      }),
+      prisma.generation.findMany({
+        where: { userId },
+        orderBy: { createdAt: "asc" },
+        include: { files: { where: { file: { ownerId: userId } }, orderBy: [{ position: "asc" }, { fileId: "asc" }] } },
+      }),
+      prisma.conversation.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
+      prisma.stripeCheckout.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
+      prisma.manualTopUp.findMany({
+        where: { userId },
+        orderBy: { createdAt: "asc" },
+        include: { method: { select: { name: true } } },
+      }),
+      prisma.storedFile.findMany({ where: { ownerId: userId }, orderBy: { createdAt: "asc" } }),
+      prisma.contactMessage.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
+      getWalletBalance(userId),
+    ]);
+
+  const totalFileBytes = files.reduce((sum, file) => sum + file.size, 0);
+  if (totalFileBytes > EXPORT_MAX_FILE_BYTES) throw new ExportTooLargeError();
+
+  const statement = [];
+  for (let cursor: bigint | null = null; ;) {
+    const rows: Prisma.LedgerEntryGetPayload<{ include: { transfer: true } }>[] = await prisma.ledgerEntry.findMany({
+      where: {
+        accountId: walletAccountId(userId),
+        account: { userId },
+        ...(cursor === null ? {} : { id: { gt: cursor } }),
+      },
+      orderBy: { id: "asc" },
+      take: 1000,
+      include: { transfer: true },
+    });
+    for (const row of rows) {
+      statement.push({
+        id: row.id.toString(),
+        date: row.createdAt,
+        kind: row.transfer.kind,
+        description: describeMovement(row.transfer, row.amount),
+        amount: money(row.amount),
+        balanceAfter: money(row.balanceAfter),
+        transferId: row.transferId,
+      });
+    }
+    if (rows.length < 1000) break;
+    cursor = rows.at(-1)!.id;
+  }
+
+  const pathById = new Map(files.map((file) => [file.id, filePath(file)]));
+  const data = {
+    format: "ai-wallet-data-export/1",
+    exportedAt: now,
+    currency: balance.currency,
+    profile: {
+      id: user.id,
+      email: user.email,
+      emailVerifiedAt: user.emailVerifiedAt,
+      displayName: user.displayName,
+      country: user.country,
+      phone: user.phone,
+      role: user.role,
+      signInWithGoogle: user.googleSub !== null,
+      ageConfirmedAt: user.ageConfirmedAt,
+      termsAcceptedAt: user.termsAcceptedAt,
+      createdAt: user.createdAt,
+      lowBalanceAlert: money(user.lowBalanceThreshold),
+    },
+    sessions: sessions.map((session) => ({
+      device: session.userAgent,
+      ip: session.ip,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      expiresAt: session.expiresAt,
+    })),
+    generations: generations
+      .filter((row) => row.deletedAt === null)
+      .map((row) => ({
+        id: row.id,
+        conversationId: row.conversationId,
+        regeneratesId: row.regeneratesId,
+        compareGroup: row.compareGroup,
+        model: row.modelId,
+        modelLabel: row.modelLabel,
+        modality: row.modality,
+        status: row.status,
+        prompt: row.prompt,
+        params: row.params,
+        outputText: row.outputText,
+        finishReason: row.finishReason,
+        usage: row.usage,
+        error: row.errorKind ? { kind: row.errorKind, message: row.errorMessage } : null,
+        costCap: money(row.costCap),
+        held: money(row.heldAmount),
+        cost: money(row.cost),
+        createdAt: row.createdAt,
+        startedAt: row.startedAt,
+        firstOutputAt: row.firstOutputAt,
+        finishedAt: row.finishedAt,
+        files: row.files.map((link) => ({
+          fileId: link.fileId,
+          role: link.role,
+          path: pathById.get(link.fileId) ?? null,
+        })),
+      })),
+    deletedGenerations: generations
+      .filter((row) => row.deletedAt !== null)
+      .map((row) => ({ id: row.id, model: row.modelId, cost: money(row.cost), deletedAt: row.deletedAt })),
+    conversations: conversations.map((row) => ({
+      id: row.id,
+      title: row.title,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    })),
+    topUps: {
+      card: checkouts.map((row) => ({
+        checkoutSessionId: row.id,
+        amount: money(row.amount),
+        currency: row.currency,
+        status: row.status,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+      })),
+      manual: manualTopUps.map((row) => ({
+        id: row.id,
+        method: row.method.name,
+        claimedAmount: money(row.claimedAmount),
+        creditedAmount: money(row.creditedAmount),
+        senderNumber: row.senderNumber,
+        reference: row.reference,
+        receipt: row.receiptFileId ? (pathById.get(row.receiptFileId) ?? null) : null,
+        status: row.status,
+        decisionNote: row.decisionNote,
+        decidedAt: row.decidedAt,
+        createdAt: row.createdAt,
+      })),
+    },
+    wallet: {
+      balance: money(balance.balance),
+      held: money(balance.held),
+      available: money(balance.available),
+      statement,
+    },
+    contactMessages: contactMessages.map((row) => ({
+      name: row.name,
+      email: row.email,
+      subject: row.subject,
+      message: row.message,
+      createdAt: row.createdAt,
+      handledAt: row.handledAt,
+    })),
+    files: files.map((file) => ({
+      id: file.id,
+      path: pathById.get(file.id),
+      purpose: file.purpose,
+      mediaType: file.mediaType,
+      size: file.size,
+      sha256: file.sha256,
+      originalName: file.originalName,
+      createdAt: file.createdAt,
+    })),
+  };
+
+  const encoder = new TextEncoder();
+  const entries: Zippable = {
+    "README.txt": encoder.encode(README(EXPORT_TTL_DAYS, balance.currency)),
+    "data.json": encoder.encode(
+      JSON.stringify(data, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2),
+    ),
+  };
+  const storage = getStorage();
+  let included = 0;
+  for (const file of files) {
+    const bytes = await readAllBytes(file.storageKey, storage);
+    if (!bytes) {
+      logger.error("data_export.file_missing", { fileId: file.id });
+      continue;
+    }
+    // Media and PDFs are compressed already: store them as they are.
+    entries[filePath(file)] = [bytes, { level: 0 }];
+    included += 1;
+  }
+  return { bytes: zipSync(entries, { level: 6 }), files: included };
+}
+
+export type BuildExportOutcome = "ready" | "skipped" | "too_large";
+
+/**
+ * The job's work: builds the archive of a pending export, stores it under a new key, marks it ready with
+ * the hash of a fresh token, and emails the link. Repeating it for an export that is no longer pending
+ * does nothing. When the email cannot be sent the export fails (its bytes removed) and the error is
+ * rethrown; the member can ask again.
+ */
+export async function buildExport(exportId: string, now = new Date()): Promise<BuildExportOutcome> {
+  const row = await prisma.dataExport.findUnique({
+    where: { id: exportId },
+    select: { id: true, userId: true, status: true },
+  });
+  if (!row || row.status !== "pending") return "skipped";
+
+  let archive: BuiltExport;
+  try {
+    archive = await buildExportArchive(row.userId, now);
+  } catch (error) {
+    if (error instanceof ExportTooLargeError) {
+      await prisma.dataExport.updateMany({ where: { id: row.id, status: "pending" }, data: { status: "failed" } });
+      logger.warn("data_export.too_large", { exportId: row.id, userId: row.userId });
+      return "too_large";
+    }
+    throw error;
+  }
+
+  const storage = getStorage();
+  const storageKey = newStorageKey();
+  await storage.put(storageKey, archive.bytes, "application/zip");
+  const token = newExportToken();
+  const expiresAt = new Date(now.getTime() + EXPORT_TTL_DAYS * DAY_MS);
+  const { count } = await prisma.dataExport.updateMany({
+    where: { id: row.id, userId: row.userId, status: "pending" },
+    data: {
+      status: "ready",
+      tokenHash: hashExportToken(token),
+      storageKey,
+      size: archive.bytes.byteLength,
+      readyAt: now,
+      expiresAt,
+    },
+  });
+  if (count === 0) {
+    // Deleted (with the account) or finished by another worker meanwhile.
+    await storage.delete(storageKey).catch(() => undefined);
+    return "skipped";
+  }
+
+  // Only the newest archive stays downloadable.
+  await expireOtherExports(row.userId, row.id);
+
+  const user = await prisma.user.findUniqueOrThrow({
+    where: { id: row.userId },
+    select: { email: true, displayName: true },
+  });
+  const props = {
+    displayName: user.displayName,
+    link: `${env.APP_URL}/exports/${token}`,
+    expiresAt: expiresAt.toUTCString(),
+    days: EXPORT_TTL_DAYS,
+  };
+  try {
+    await sendEmail({
+      to: user.email,
+      subject: ExportReady.subject(props),
+      react: createElement(ExportReady.ExportReadyEmail, props),
+      tag: "export-ready",
+    });
+  } catch (error) {
+    await prisma.dataExport.updateMany({
+      where: { id: row.id, status: "ready" },
+      data: { status: "failed", tokenHash: null, storageKey: null },
+    });
+    await storage.delete(storageKey).catch(() => undefined);
+    throw error;
+  }
+  logger.info("data_export.ready", {
+    exportId: row.id,
+    userId: row.userId,
+    size: archive.bytes.byteLength,
+    files: archive.files,
+  });
+  return "ready";
+}
+
+async function expireOtherExports(userId: string, keepId: string) {
+  const others = await prisma.dataExport.findMany({
+    where: { userId, status: "ready", id: { not: keepId } },
+    select: { id: true, storageKey: true },
+  });
+  if (others.length === 0) return;
+  await prisma.dataExport.updateMany({
+    where: { userId, id: { in: others.map((other) => other.id) }, status: "ready" },
+    data: { status: "expired", storageKey: null },
+  });
+  await deleteObjects(others.map((other) => other.storageKey));
+}
+
+async function deleteObjects(keys: (string | null)[]) {
+  const storage = getStorage();
+  for (const key of keys) {
+    if (!key) continue;
+    await storage.delete(key).catch((error: unknown) =>
+      logger.error("data_rights.object_delete_failed", {
+        storageKey: key,
+        errorName: error instanceof Error ? error.name : "unknown",
+      }),
+    );
+  }
+}
+
+/** Marks an export failed (e.g. after the job gave up). */
+export async function markExportFailed(exportId: string) {
+  await prisma.dataExport.updateMany({ where: { id: exportId, status: "pending" }, data: { status: "failed" } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: download
+
+export type DownloadResult =
+  | { status: "ok"; stream: ReadableStream<Uint8Array>; size: number; filename: string }
+  | { status: "not_found" }
+  | { status: "gone"; reason: "expired" | "downloaded" };
+
+/**
+ * Hands the archive to its owner, once: the row is claimed (ready → downloaded) before the bytes are read,
+ * so two concurrent downloads cannot both succeed, and the object is removed once it has been streamed
+ * (the purge removes it too, should the stream be abandoned). Another member's token is "not found".
+ */
+export async function downloadExport(
+  userId: string,
+  token: string,
+  ip: string | null,
+  now = new Date(),
+): Promise<DownloadResult> {
+  if (!EXPORT_TOKEN_PATTERN.test(token)) return { status: "not_found" };
+  const row = await prisma.dataExport.findFirst({
+    where: { tokenHash: hashExportToken(token), userId },
+    select: { id: true, status: true, storageKey: true, expiresAt: true, size: true },
+  });
+  if (!row) return { status: "not_found" };
+  if (row.status === "downloaded") return { status: "gone", reason: "downloaded" };
+  if (row.status !== "ready" || !row.storageKey || !row.expiresAt || row.expiresAt <= now) {
+    if (row.status === "ready") await expireExport(row.id, row.storageKey);
+    return { status: "gone", reason: "expired" };
+  }
+  const { count } = await prisma.dataExport.updateMany({
+    where: { id: row.id, userId, status: "ready", expiresAt: { gt: now } },
+    data: { status: "downloaded", downloadedAt: now },
+  });
+  if (count === 0) return { status: "gone", reason: "downloaded" };
+  await audit({ actorId: userId, action: "data.export_downloaded", targetType: "data_export", targetId: row.id, ip });
+
+  const storage = getStorage();
+  const object = await storage.get(row.storageKey);
+  if (!object) {
+    logger.error("data_export.object_missing", { exportId: row.id });
+    return { status: "gone", reason: "expired" };
+  }
+  const storageKey = row.storageKey;
+  const reader = object.stream.getReader();
+  const removeObject = async () => {
+    await deleteObjects([storageKey]);
+    await prisma.dataExport.updateMany({ where: { id: row.id, storageKey }, data: { storageKey: null } });
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        await removeObject();
+        return;
+      }
+      controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      await removeObject();
+    },
+  });
+  const day = (row.expiresAt ?? now).toISOString().slice(0, 10);
+  return { status: "ok", stream, size: object.size, filename: `ai-wallet-data-${day}.zip` };
+}
+
+async function expireExport(id: string, storageKey: string | null) {
+  await prisma.dataExport.updateMany({ where: { id, status: "ready" }, data: { status: "expired", storageKey: null } });
+  await deleteObjects([storageKey]);
+}
+
+/**
+ * Retention (run by purgeExpiredJob): ready archives past their expiry become expired, and the bytes of
+ * expired, failed and downloaded archives (after a grace for a download still in flight) are removed.
+ */
+export async function purgeExports(now = new Date()) {
+  const expired = await prisma.dataExport.updateMany({
+    where: { status: "ready", expiresAt: { lte: now } },
+    data: { status: "expired" },
+  });
+  const leftovers = await prisma.dataExport.findMany({
+    where: {
+      storageKey: { not: null },
+      OR: [
+        { status: { in: ["expired", "failed"] } },
+        { status: "downloaded", downloadedAt: { lt: new Date(now.getTime() - DOWNLOAD_GRACE_MS) } },
+      ],
+    },
+    select: { id: true, storageKey: true },
+    take: 500,
+  });
+  await deleteObjects(leftovers.map((row) => row.storageKey));
+  if (leftovers.length > 0) {
+    await prisma.dataExport.updateMany({
+      where: { id: { in: leftovers.map((row) => row.id) } },
+      data: { storageKey: null },
+    });
+  }
+  return { exportsExpired: expired.count, exportObjectsDeleted: leftovers.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account deletion
+
+export type DeleteAccountInput = {
+  userId: string;
+  /** The current password (accounts with one). */
+  password?: string | null;
+  /** Accounts without a password (Google only) type their email address instead. */
+  confirmEmail?: string | null;
+  ip: string | null;
+};
+
+export type DeleteAccountResult =
+  | { ok: true; forfeited: bigint; currency: string }
+  | { ok: false; reason: "password" | "email" | "in_flight" | "not_found" };
+
+const IN_FLIGHT_STATUSES = ["queued", "running"] as const;
+
+/**
+ * Erases the member's personal data and closes the account. In one transaction: generations' content
+ * (prompt, output, parameters, usage, errors) is wiped and they are marked deleted; their files, every
+ * other stored file, conversations, exports, sessions, verification and reset tokens, the password and
+ * pending Google sign-ups are deleted; manual top-ups lose the sender number and reference; contact
+ * messages lose name, email, message and IP; dev-outbox copies of emails to the address and rate-limit
+ * counters keyed by it go; the user row is anonymised (kept, so the wallet account, the ledger and the
+ * payment records still point at a row: see the report/decision). After the commit: file bytes are
+ * removed, the remaining balance is forfeited by a ledger transfer, and a confirmation goes to the old
+ * address. Refused while a generation is still running (its worker would write content back).
+ */
+export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAccountResult> {
+  const { userId } = input;
+  const user = await prisma.user.findUnique({
+    where: { id: userId },
+    select: { email: true, googleSub: true, disabledAt: true, password: { select: { hash: true } } },
+  });
+  if (!user || user.email === deletedEmailFor(userId)) return { ok: false, reason: "not_found" };
+  if (user.password) {
+    if (!(await verifyPassword(user.password.hash, input.password ?? ""))) return { ok: false, reason: "password" };
+  } else if ((input.confirmEmail ?? "").trim().toLowerCase() !== user.email) {
+    return { ok: false, reason: "email" };
+  }
+  const email = user.email;
+
+  const outcome = await prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`;
+      const running = await tx.generation.count({ where: { userId, status: { in: [...IN_FLIGHT_STATUSES] } } });
+      if (running > 0) return { ok: false as const };
+      const now = new Date();
+
+      // Files: unlink from generations, detach receipts, then delete every row the member owns.
+      await tx.generationFile.deleteMany({
+        where: { OR: [{ generation: { userId } }, { file: { ownerId: userId } }] },
+      });
+      await tx.manualTopUp.updateMany({
+        where: { userId },
+        data: { senderNumber: "deleted", reference: "deleted", receiptFileId: null },
+      });
+      const files = await tx.$queryRaw<{ storageKey: string }[]>`
+        DELETE FROM stored_files WHERE owner_id = ${userId} RETURNING storage_key AS "storageKey"`;
+
+      // Generations keep their row (model, amounts, ledger references) without content.
+      await tx.generation.updateMany({ where: { userId, deletedAt: null }, data: { deletedAt: now } });
+      const generations = await tx.generation.updateMany({
+        where: { userId },
+        data: {
+          prompt: "",
+          outputText: null,
+          params: {},
+          usage: {},
+          errorMessage: null,
+          upstreamJobId: null,
+          conversationId: null,
+        },
+      });
+      await tx.conversation.deleteMany({ where: { userId } });
+
+      const exports = await tx.dataExport.findMany({ where: { userId }, select: { storageKey: true } });
+      await tx.dataExport.deleteMany({ where: { userId } });
+
+      await tx.session.deleteMany({ where: { userId } });
+      await tx.emailVerification.deleteMany({ where: { userId } });
+      await tx.passwordReset.deleteMany({ where: { userId } });
+      await tx.password.deleteMany({ where: { userId } });
+      await tx.googleSignup.deleteMany({
+        where: { OR: [{ email }, ...(user.googleSub ? [{ googleSub: user.googleSub }] : [])] },
+      });
+      await tx.contactMessage.updateMany({
+        where: { OR: [{ userId }, { email }] },
+        data: { name: DELETED_DISPLAY_NAME, email: deletedEmailFor(userId), message: "", ip: null },
+      });
+      // Development outbox: the copies of every email sent to this address.
+      await tx.outboxEmail.deleteMany({ where: { to: email } });
+      await tx.rateLimit.deleteMany({ where: { key: { endsWith: `:${email}` } } });
+
+      await tx.user.update({
+        where: { id: userId },
+        data: {
+          email: deletedEmailFor(userId),
+          emailVerifiedAt: null,
+          displayName: DELETED_DISPLAY_NAME,
+          phone: null,
+          country: "ZZ",
+          googleSub: null,
+          role: "member",
+          lowBalanceThreshold: null,
+          lowBalanceNotifiedAt: null,
+          disabledAt: user.disabledAt ?? now,
+        },
+      });
+      await audit(
+        {
+          actorId: userId,
+          action: "account.deleted",
+          targetType: "user",
+          targetId: userId,
+          after: { generations: generations.count, files: files.length, exports: exports.length },
+        },
+        tx,
+      );
+      return {
+        ok: true as const,
+        keys: [...files.map((file) => file.storageKey), ...exports.map((row) => row.storageKey)],
+        generations: generations.count,
+      };
+    },
+    { timeout: 60_000 },
+  );
+  if (!outcome.ok) return { ok: false, reason: "in_flight" };
+
+  await deleteObjects(outcome.keys);
+  const { forfeited, currency } = await forfeitBalance(userId);
+  logger.info("account.deleted", { userId, files: outcome.keys.length, generations: outcome.generations });
+
+  const props = { when: new Date().toUTCString(), contactUrl: `${env.APP_URL}/contact` };
+  try {
+    await sendEmail({
+      to: email,
+      subject: AccountDeleted.subject(props),
+      react: createElement(AccountDeleted.AccountDeletedEmail, props),
+      tag: "account-deleted",
+    });
+  } catch (error) {
+    // The account is gone either way; the address is not kept, so there is nothing to retry with.
+    logger.error("account.deleted_email_failed", {
+      userId,
+      errorName: error instanceof Error ? error.name : "unknown",
+    });
+  }
+  return { ok: true, forfeited, currency };
+}
+
+/**
+ * The wallet's available balance moves to the platform adjustments account (kind "account_closed"), so
+ * the books no longer owe it to an account nobody can use. The wallet account and every entry stay. A
+ * refund asked for through the contact page is a new transfer from adjustments, as any correction is.
+ */
+async function forfeitBalance(userId: string): Promise<{ forfeited: bigint; currency: string }> {
+  const balance = await getWalletBalance(userId);
+  if (balance.available <= 0n) return { forfeited: 0n, currency: balance.currency };
+  try {
+    await transfer({
+      key: `account-closed:${userId}`,
+      kind: "account_closed",
+      description: "Balance forfeited when the account was deleted",
+      postings: [
+        { accountId: walletAccountId(userId), amount: -balance.available },
+        { accountId: PLATFORM_ACCOUNTS.adjustments, amount: balance.available },
+      ],
+      metadata: { reason: "account_deleted" },
+    });
+  } catch (error) {
+    // The money stays in the (closed) wallet: safe, and visible to an admin.
+    logger.error("account.forfeit_failed", { userId, errorName: error instanceof Error ? error.name : "unknown" });
+    return { forfeited: 0n, currency: balance.currency };
+  }
+  return { forfeited: balance.available, currency: balance.currency };
+}

@@ -1,0 +1,287 @@
+import { getFormProps, getInputProps, useForm } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { CheckboxField, Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { enqueueExport } from "#app/jobs/exports.server";
+import {
+  deleteAccount,
+  EXPORT_MAX_FILE_BYTES,
+  EXPORT_TTL_DAYS,
+  getPrivacyOverview,
+  markExportFailed,
+  requestExport,
+} from "#app/models/data-rights.server";
+import { blankSessionCookie } from "#app/models/session.server";
+import { requireUser } from "#app/utils/auth.server";
+import { logger } from "#app/utils/logger.server";
+import { formatMoney } from "#app/utils/money";
+import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
+import { clientIp } from "#app/utils/request.server";
+import { CurrentPasswordSchema } from "#app/utils/validation";
+
+export const meta: MetaFunction = () => [{ title: "Privacy & data · Settings · AI Wallet" }];
+
+const ExportSchema = z.object({ intent: z.literal("export") });
+
+const confirmField = z.literal("on", { error: "Tick the box to confirm you understand." });
+
+/** Accounts with a password re-enter it; Google-only accounts type their email address. */
+function deleteSchema(hasPassword: boolean) {
+  return hasPassword
+    ? z.object({ intent: z.literal("delete"), password: CurrentPasswordSchema, confirm: confirmField })
+    : z.object({
+        intent: z.literal("delete"),
+        confirmEmail: z.string({ error: "Type your email address" }).trim().min(1, "Type your email address").max(254),
+        confirm: confirmField,
+      });
+}
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const user = await requireUser(request);
+  const overview = await getPrivacyOverview(user.id);
+  const latest = overview.latestExport;
+  return {
+    requested: new URL(request.url).searchParams.get("export") === "requested",
+    email: user.email,
+    hasPassword: overview.hasPassword,
+    balance: formatMoney(overview.balance.available, overview.balance.currency),
+    hasBalance: overview.balance.available > 0n,
+    held: overview.balance.held > 0n,
+    generations: overview.generations,
+    files: overview.files,
+    exportDays: EXPORT_TTL_DAYS,
+    exportMaxMb: Math.round(EXPORT_MAX_FILE_BYTES / (1024 * 1024)),
+    latestExport: latest
+      ? {
+          status: latest.status,
+          createdAt: latest.createdAt.toISOString(),
+          expiresAt: latest.expiresAt?.toISOString() ?? null,
+        }
+      : null,
+  };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const user = await requireUser(request);
+  const formData = await request.formData();
+  const ip = clientIp(context);
+
+  if (formData.get("intent") === "export") {
+    const submission = parseWithZod(formData, { schema: ExportSchema });
+    if (submission.status !== "success")
+      return data({ export: "That request was not understood.", delete: null }, { status: 400 });
+    const result = await requestExport(user.id, ip);
+    if (!result.ok) {
+      return data(
+        { export: "Your export is already being prepared. We will email you when it is ready.", delete: null },
+        { status: 409 },
+      );
+    }
+    try {
+      await enqueueExport(result.exportId);
+    } catch (error) {
+      await markExportFailed(result.exportId);
+      logger.error("data_export.enqueue_failed", {
+        exportId: result.exportId,
+        errorName: error instanceof Error ? error.name : "unknown",
+      });
+      return data(
+        { export: "We could not start your export just now. Please try again in a minute.", delete: null },
+        { status: 503 },
+      );
+    }
+    return redirect("/settings/privacy?export=requested");
+  }
+
+  const schema = deleteSchema(user.hasPassword);
+  const submission = parseWithZod(formData, { schema });
+  const hide = { hideFields: ["password"] };
+  if (submission.status !== "success") return data({ export: null, delete: submission.reply(hide) }, { status: 400 });
+  const limit = await consumeRateLimit(`delete-account:user:${user.id}`, rateLimits.loginPerAccount);
+  if (!limit.allowed) {
+    return data(
+      { export: null, delete: submission.reply({ formErrors: [retryMessage(limit.retryAfterSeconds)], ...hide }) },
+      { status: 429 },
+    );
+  }
+  const value = submission.value;
+  const result = await deleteAccount({
+    userId: user.id,
+    password: "password" in value ? value.password : null,
+    confirmEmail: "confirmEmail" in value ? value.confirmEmail : null,
+    ip,
+  });
+  if (!result.ok) {
+    const reply =
+      result.reason === "password"
+        ? submission.reply({ fieldErrors: { password: ["That is not your password."] }, ...hide })
+        : result.reason === "email"
+          ? submission.reply({ fieldErrors: { confirmEmail: ["That is not your account's email address."] } })
+          : result.reason === "in_flight"
+            ? submission.reply({
+                formErrors: ["A generation is still running. Wait until it has finished (or stop it), then try again."],
+                ...hide,
+              })
+            : submission.reply({ formErrors: ["This account cannot be deleted."], ...hide });
+    return data({ export: null, delete: reply }, { status: 400 });
+  }
+  return redirect("/?accountDeleted=1", { headers: { "Set-Cookie": blankSessionCookie() } });
+}
+
+function formatDate(iso: string) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function ExportStatus({ latest }: { latest: ReturnType<typeof useLoaderData<typeof loader>>["latestExport"] }) {
+  if (!latest) return null;
+  const asked = formatDate(latest.createdAt);
+  switch (latest.status) {
+    case "pending":
+      return <p className="text-sm">{`Your export asked on ${asked} is being prepared. We will email you a link.`}</p>;
+    case "ready":
+      return (
+        <p className="text-sm">
+          {`Your export is ready: open the link we emailed you${latest.expiresAt ? ` before ${formatDate(latest.expiresAt)}` : ""}.`}
+        </p>
+      );
+    case "downloaded":
+      return <p className="text-sm">{`Your last export (asked on ${asked}) was downloaded.`}</p>;
+    case "expired":
+      return <p className="text-sm">{`Your last export (asked on ${asked}) has expired. Ask for a new one.`}</p>;
+    case "failed":
+      return (
+        <p className="text-sm">
+          {`Your last export (asked on ${asked}) could not be built. Try again; if it fails again, `}
+          <Link to="/contact" className="link">
+            contact us
+          </Link>
+          .
+        </p>
+      );
+  }
+}
+
+export default function PrivacySettings() {
+  const loaderData = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const [deleteForm, fields] = useForm({
+    id: "delete-account",
+    lastResult: actionData?.delete,
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: deleteSchema(loaderData.hasPassword) }),
+    shouldValidate: "onBlur",
+  });
+  const pending = loaderData.latestExport?.status === "pending";
+  return (
+    <div className="space-y-8">
+      <section aria-labelledby="export-heading" className="space-y-3">
+        <div>
+          <h2 id="export-heading" className="text-lg font-semibold">
+            Download your data
+          </h2>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">
+            One ZIP file with your profile, sessions, generations (prompts, settings, outputs, costs), conversations,
+            top-ups, your full wallet statement, and every file we keep for you. We email you a link when it is ready;
+            it works once, while you are signed in, for {loaderData.exportDays} days.
+          </p>
+        </div>
+        <div className="space-y-3 card">
+          {loaderData.requested && pending ? (
+            <FormMessage tone="success" errors={["Export requested. We will email you when it is ready."]} />
+          ) : null}
+          {actionData?.export ? <FormMessage errors={[actionData.export]} /> : null}
+          <ExportStatus latest={loaderData.latestExport} />
+          <Form method="post">
+            <SubmitButton pendingText="Requesting…" className="btn-secondary" name="intent" value="export">
+              Request export
+            </SubmitButton>
+          </Form>
+          <p className="text-xs text-zinc-600 dark:text-zinc-400">
+            {`Files up to ${loaderData.exportMaxMb} MB in total fit in one export; if yours are more, contact us.`}
+          </p>
+        </div>
+      </section>
+
+      <section aria-labelledby="delete-heading" className="space-y-3">
+        <div>
+          <h2 id="delete-heading" className="text-lg font-semibold">
+            Delete your account
+          </h2>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">This cannot be undone. Download your data first.</p>
+        </div>
+        <div className="space-y-3 card text-sm">
+          <p>
+            <strong>Your wallet balance of {loaderData.balance} will be forfeited.</strong>{" "}
+            {loaderData.hasBalance ? (
+              <>
+                If you would like it refunded instead,{" "}
+                <Link to="/contact" className="link">
+                  contact us
+                </Link>{" "}
+                before you delete your account.
+              </>
+            ) : null}
+          </p>
+          <div>
+            <p className="font-medium">Erased now</p>
+            <ul className="ml-5 list-disc">
+              <li>your email address, name, phone number and country;</li>
+              <li>
+                the prompts, outputs and settings of your {loaderData.generations} generations, and your{" "}
+                {loaderData.files} files (outputs, attachments, receipts);
+              </li>
+              <li>your conversations, data exports, sessions and password;</li>
+              <li>the sender numbers and references of your manual top-ups, and your name in messages you sent us.</li>
+            </ul>
+          </div>
+          <div>
+            <p className="font-medium">Kept, without your name or contact details</p>
+            <ul className="ml-5 list-disc">
+              <li>
+                the amounts of your payments and wallet movements, and which model each generation used and what it cost
+                (our accounts must balance, and tax law asks us to keep payment records);
+              </li>
+              <li>the security log of actions on the account, by account number only.</li>
+            </ul>
+          </div>
+        </div>
+        <Form method="post" className="space-y-4 card" {...getFormProps(deleteForm)}>
+          <FormMessage id={deleteForm.errorId} errors={deleteForm.errors} />
+          {loaderData.hasPassword ? (
+            <Field
+              label="Your password"
+              hint="To make sure it is you."
+              errors={fields.password?.errors}
+              inputProps={{
+                ...getInputProps(fields.password!, { type: "password" }),
+                autoComplete: "current-password",
+              }}
+            />
+          ) : (
+            <Field
+              label="Type your email address"
+              hint={`You sign in with Google: type ${loaderData.email} to confirm it is you.`}
+              errors={fields.confirmEmail?.errors}
+              inputProps={{ ...getInputProps(fields.confirmEmail!, { type: "email" }), autoComplete: "off" }}
+            />
+          )}
+          <CheckboxField
+            label={`I understand that my account and data will be erased and my balance of ${loaderData.balance} forfeited.`}
+            errors={fields.confirm.errors}
+            inputProps={getInputProps(fields.confirm, { type: "checkbox" })}
+          />
+          <SubmitButton pendingText="Deleting…" className="btn-danger" name="intent" value="delete">
+            Delete my account
+          </SubmitButton>
+        </Form>
+      </section>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
