@@ -49,6 +49,7 @@ export function describeMovement(
     const model = text(meta.model);
     return model ? `Generation · ${model}` : "Generation";
   }
+  if (kind === "account_closed") return "Account closed (remaining balance)";
   if (/dispute|chargeback/.test(kind)) return amount < 0n ? "Card payment disputed" : "Card dispute won";
   if (/refund|reversal/.test(kind)) return amount < 0n ? "Refund to your card" : "Refund";
   if (/grant|promo|bonus/.test(kind)) return "Promotional credit";

@@ -187,6 +187,7 @@ describe("statement", () => {
     expect(d("grant")).toBe("Promotional credit");
     expect(d("refund", {}, 5n)).toBe("Refund");
     expect(d("adjustment", {}, -5n)).toBe("Adjustment (debit)");
+    expect(d("account_closed", {}, -5n)).toBe("Account closed (remaining balance)");
     expect(d("something-new")).toBe("Stored text");
   });
 
