@@ -47,7 +47,13 @@ export function Layout({ children }: { children: ReactNode }) {
           {children}
         </main>
         <footer className="border-t border-zinc-200 px-4 py-6 text-center text-sm text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
-          <nav aria-label="Legal" className="mb-2 flex justify-center gap-4">
+          <nav aria-label="Legal" className="mb-2 flex flex-wrap justify-center gap-x-4 gap-y-2">
+            <Link className="link" to="/pricing">
+              Pricing
+            </Link>
+            <Link className="link" to="/contact">
+              Contact
+            </Link>
             <Link className="link" to="/privacy">
               Privacy
             </Link>

@@ -55,6 +55,9 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
             <SignOutButton className="ml-2 btn-secondary min-h-9 py-1" />
           ) : (
             <>
+              <NavLink to="/pricing" className={navClass}>
+                Pricing
+              </NavLink>
               <NavLink to="/login" className={navClass}>
                 Sign in
               </NavLink>
@@ -82,6 +85,9 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
               <SignOutButton className="btn-secondary w-full" />
             ) : (
               <>
+                <NavLink to="/pricing" className={navClass}>
+                  Pricing
+                </NavLink>
                 <NavLink to="/login" className={navClass}>
                   Sign in
                 </NavLink>

@@ -54,6 +54,7 @@ export default function AdminOverview() {
     { to: "/admin/top-ups", label: "Manual top-ups", detail: "Approve or reject mobile money and bank transfers" },
     ...(isAdmin ? [{ to: "/admin/models", label: "Models", detail: "Enable models, set prices and markup" }] : []),
     { to: "/admin/audit", label: "Audit log", detail: "Every sensitive action, with before and after" },
+    { to: "/admin/contact", label: "Contact messages", detail: "Messages from the contact form" },
   ];
   return (
     <div className="mx-auto max-w-3xl space-y-6">

@@ -23,6 +23,13 @@ export default function Terms() {
           Do not use the service to break the law, to harm others, or to attack the service (for example by guessing
           passwords or flooding it with requests).
         </li>
+        <li>
+          Generations are paid from your prepaid wallet at the prices shown on the{" "}
+          <Link className="link" to="/pricing">
+            pricing page
+          </Link>{" "}
+          and before you send. A failed or cancelled generation is not charged.
+        </li>
         <li>We may suspend an account that breaks these terms. You may stop using the service at any time.</li>
         <li>
           The service is provided as is. The operator of this installation is responsible for running it; the software
@@ -32,6 +39,10 @@ export default function Terms() {
           How we handle your data is described in the{" "}
           <Link className="link" to="/privacy">
             privacy policy
+          </Link>
+          . Questions about these terms: use the{" "}
+          <Link className="link" to="/contact">
+            contact form
           </Link>
           .
         </li>
