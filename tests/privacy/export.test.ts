@@ -113,6 +113,18 @@ async function memberWithData(tag: string) {
   return { user, email, cookie, text, image, gone };
 }
 
+/** The "export ready" email: the job marks the export ready first and sends the email right after. */
+function readyEmail(address: string) {
+  return vi.waitFor(
+    async () => {
+      const email = await latestOutboxEmail(address, "export-ready");
+      expect(email).not.toBeNull();
+      return email!;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
 async function requestExportFor(cookie: string) {
   return call(privacyAction, postRequest("/settings/privacy", { intent: "export" }, { cookie }));
 }
@@ -168,8 +180,7 @@ describe("data export", () => {
     expect(row.expiresAt!.getTime() - row.readyAt!.getTime()).toBe(EXPORT_TTL_DAYS * 86_400_000);
     expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/);
 
-    const email = await latestOutboxEmail(a.email, "export-ready");
-    expect(email).not.toBeNull();
+    const email = await readyEmail(a.email);
     const token = linkToken(email!.text);
     expect(email!.text).toContain(`http://localhost:3000/exports/${token}`);
     expect(row.tokenHash).not.toContain(token);
@@ -270,7 +281,7 @@ describe("data export", () => {
     const pending = await waitForExport(member.user.id);
     expect(pending.status).toBe("ready");
     expect(await runExportJob(pending.id)).toBe("skipped"); // a repeated job does nothing
-    const token = linkToken((await latestOutboxEmail(member.email, "export-ready"))!.text);
+    const token = linkToken((await readyEmail(member.email)).text);
     const ready = await prisma.dataExport.findUniqueOrThrow({ where: { id: pending.id } });
     expect(await getStorage().get(ready.storageKey!)).not.toBeNull();
 
