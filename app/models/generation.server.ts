@@ -233,7 +233,8 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
     ms: updated.finishedAt!.getTime() - (row.startedAt ?? row.createdAt).getTime(),
   });
   if (charged > 0n) {
-    await checkLowBalance(row.userId).catch((error: unknown) => logger.error("low_balance.check_failed", { error }));
+    // Not awaited: the member's answer (the "done" event) must not wait for the alert check.
+    void checkLowBalance(row.userId).catch((error: unknown) => logger.error("low_balance.check_failed", { error }));
   }
   return updated;
 }
@@ -489,7 +490,8 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
     );
     const withHold = await prisma.generation.update({ where: { id: row.id }, data: { holdId } });
     await storeInputs(input.userId, row.id, input.files);
-    if (conversationId) {
+    // A conversation created just above is already fresh; an existing one moves to the top of the list.
+    if (conversationId && (input.conversationId || input.regeneratesId)) {
       await prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } });
     }
     return {
