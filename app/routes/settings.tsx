@@ -22,8 +22,9 @@ export default function SettingsLayout() {
   return (
     <div>
       <h1 className="text-2xl font-bold">Settings</h1>
-      <nav aria-label="Settings" className="-mx-4 mt-4 overflow-x-auto px-4">
-        <ul className="flex gap-1 border-b border-zinc-200 dark:border-zinc-800">
+      <nav aria-label="Settings" className="mt-4">
+        {/* Wraps on a phone rather than scrolling: every section stays visible. */}
+        <ul className="flex flex-wrap gap-x-1 border-b border-zinc-200 dark:border-zinc-800">
           {sections.map((section) => (
             <li key={section.to}>
               <NavLink
