@@ -202,6 +202,8 @@ type Settlement = {
 async function settle(row: Generation, price: Price, outcome: Settlement, image?: { size?: string; quality?: string }) {
   const full = priceOf(price, outcome.usage, image);
   const charged = full > row.heldAmount ? row.heldAmount : full;
+  // What the vendor bills us for the same usage: the price without our markup (admin revenue figures).
+  const providerCost = priceOf({ ...price, markupBps: 0 }, outcome.usage, image);
   const { transferId } = await postHold({
     holdId: row.holdId!,
     amount: charged,
@@ -218,6 +220,7 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
       finishReason: outcome.finishReason ?? null,
       cost: charged,
       uncappedCost: full > charged ? full : null,
+      providerCost,
       transferId,
       progress: 100,
       ...(outcome.firstOutputAt ? { firstOutputAt: outcome.firstOutputAt } : {}),
