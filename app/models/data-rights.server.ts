@@ -689,15 +689,6 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
         where: { OR: [{ userId }, { email }] },
         data: { name: DELETED_DISPLAY_NAME, email: deletedEmailFor(userId), message: "", ip: null },
       });
-      // The security log keeps its rows, but not the addresses an email change recorded.
-      await tx.auditEvent.updateMany({
-        where: {
-          targetType: "user",
-          targetId: userId,
-          action: { in: ["account.email_change_requested", "account.email_changed"] },
-        },
-        data: { before: { email: deletedEmailFor(userId) }, after: { email: deletedEmailFor(userId) } },
-      });
       // Development outbox: the copies of every email sent to this address.
       await tx.outboxEmail.deleteMany({ where: { to: email } });
       await tx.rateLimit.deleteMany({ where: { key: { endsWith: `:${email}` } } });
