@@ -48,8 +48,12 @@ app.use((req, res, next) => {
   next();
 });
 
-app.use("/build", express.static(path.join(root, "public", "build"), { immutable: true, maxAge: "1y" }));
-app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
+// Static files only for paths that name a file (an extension): page URLs skip the file-system look-ups.
+const assets = express.Router();
+assets.use("/build", express.static(path.join(root, "public", "build"), { immutable: true, maxAge: "1y" }));
+assets.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
+const FILE_PATH = /\.[a-z0-9]+$/i;
+app.use((req, res, next) => (FILE_PATH.test(req.path) ? assets(req, res, next) : next()));
 
 app.all(
   "*",

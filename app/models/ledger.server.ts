@@ -1,9 +1,11 @@
 import { Prisma } from "@prisma/client";
-import { prisma } from "#app/utils/db.server";
+import { prisma, sql } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 
 // The only writer of the ledger tables. Each verb is one call to a SQL function (see the ledger
-// migration) that locks accounts in id order and either applies every posting or none.
+// migration) that locks accounts in id order and either applies every posting or none. The verbs run as
+// prepared statements straight on the shared pool, not through Prisma: Prisma's per-call overhead cost
+// a third of the hot-wallet throughput (docs/benchmarks.md, bench:ledger).
 // Amounts are BigInt micro-units of env.WALLET_CURRENCY.
 
 export const PLATFORM_ACCOUNTS = {
@@ -81,10 +83,14 @@ function ensurePlatformAccounts(): Promise<void> {
       ...Object.values(PLATFORM_ACCOUNTS),
       ...Array.from({ length: REVENUE_SHARDS }, (_, shard) => revenueAccountId(shard)),
     ];
-    await prisma.$executeRaw`
-      INSERT INTO ledger_accounts (id, kind, currency, allow_negative)
-      SELECT unnest(${ids}::text[]), 'platform', ${env.WALLET_CURRENCY}, true
-      ON CONFLICT (id) DO NOTHING`;
+    await sql(
+      {
+        text: `INSERT INTO ledger_accounts (id, kind, currency, allow_negative)
+          SELECT unnest($1::text[]), 'platform', $2, true
+          ON CONFLICT (id) DO NOTHING`,
+      },
+      [ids, env.WALLET_CURRENCY],
+    );
   })().catch((error) => {
     platformReady = null;
     throw error;
@@ -98,10 +104,14 @@ export async function ensureWallet(userId: string): Promise<string> {
   // No conflict target: both unique indexes (id and user_id) are arbiters. With `ON CONFLICT (id)`, a
   // concurrent non-HOT update of an existing wallet can hide the row from the arbiter pre-check, and the
   // insert then fails on ledger_accounts_user_id_key (seen under load in bench:ledger).
-  await prisma.$executeRaw`
-    INSERT INTO ledger_accounts (id, kind, user_id, currency, allow_negative)
-    VALUES (${id}, 'wallet', ${userId}, ${env.WALLET_CURRENCY}, false)
-    ON CONFLICT DO NOTHING`;
+  await sql(
+    {
+      text: `INSERT INTO ledger_accounts (id, kind, user_id, currency, allow_negative)
+        VALUES ($1, 'wallet', $2, $3, false)
+        ON CONFLICT DO NOTHING`,
+    },
+    [id, userId, env.WALLET_CURRENCY],
+  );
   return id;
 }
 
@@ -122,9 +132,21 @@ export async function transfer(input: TransferInput): Promise<{ transferId: stri
   const accounts = input.postings.map((posting) => posting.accountId);
   const amounts = input.postings.map((posting) => posting.amount.toString());
   const [row] = await run(
-    prisma.$queryRaw<{ transfer_id: string; replayed: boolean }[]>`
-      SELECT * FROM ledger_transfer(${input.key}, ${input.kind}, ${input.description}, ${JSON.stringify(input.metadata ?? {})}::jsonb,
-        ${input.reversesId ?? null}, ${accounts}::text[], ${amounts}::bigint[])`,
+    sql<{ transfer_id: string; replayed: boolean }>(
+      {
+        name: "ledger_transfer",
+        text: "SELECT * FROM ledger_transfer($1, $2, $3, $4::jsonb, $5, $6::text[], $7::bigint[])",
+      },
+      [
+        input.key,
+        input.kind,
+        input.description,
+        JSON.stringify(input.metadata ?? {}),
+        input.reversesId ?? null,
+        accounts,
+        amounts,
+      ],
+    ),
   );
   return { transferId: row!.transfer_id, replayed: row!.replayed };
 }
@@ -142,9 +164,10 @@ export async function hold(input: HoldInput): Promise<{ holdId: string; replayed
   const accountId = walletAccountId(input.userId);
   const call = async () => {
     const [row] = await run(
-      prisma.$queryRaw<{ hold_id: string | null; replayed: boolean | null; refusal: string | null }[]>`
-        SELECT * FROM ledger_hold(${input.key}, ${accountId}, ${input.amount.toString()}::bigint, ${input.expiresAt}::timestamptz,
-          ${JSON.stringify(input.metadata ?? {})}::jsonb)`,
+      sql<{ hold_id: string | null; replayed: boolean | null; refusal: string | null }>(
+        { name: "ledger_hold", text: "SELECT * FROM ledger_hold($1, $2, $3::bigint, $4::timestamptz, $5::jsonb)" },
+        [input.key, accountId, input.amount.toString(), input.expiresAt, JSON.stringify(input.metadata ?? {})],
+      ),
     );
     throwIfRefused(row!.refusal);
     return { holdId: row!.hold_id!, replayed: row!.replayed! };
@@ -171,9 +194,10 @@ export async function postHold(input: PostHoldInput): Promise<{ transferId: stri
   await ensurePlatformAccounts();
   const to = revenueAccountId(revenueShardFor(input.holdId));
   const [row] = await run(
-    prisma.$queryRaw<{ transfer_id: string | null; replayed: boolean | null; refusal: string | null }[]>`
-      SELECT * FROM ledger_post_hold(${input.holdId}, ${input.amount.toString()}::bigint, ${to}, ${input.kind},
-        ${input.description}, ${JSON.stringify(input.metadata ?? {})}::jsonb)`,
+    sql<{ transfer_id: string | null; replayed: boolean | null; refusal: string | null }>(
+      { name: "ledger_post_hold", text: "SELECT * FROM ledger_post_hold($1, $2::bigint, $3, $4, $5, $6::jsonb)" },
+      [input.holdId, input.amount.toString(), to, input.kind, input.description, JSON.stringify(input.metadata ?? {})],
+    ),
   );
   throwIfRefused(row!.refusal);
   return { transferId: row!.transfer_id, replayed: row!.replayed! };
@@ -182,7 +206,10 @@ export async function postHold(input: PostHoldInput): Promise<{ transferId: stri
 /** Releases a hold; voiding an already voided hold is a no-op (voided = false). */
 export async function voidHold(holdId: string): Promise<{ voided: boolean }> {
   const [row] = await run(
-    prisma.$queryRaw<{ voided: boolean | null; refusal: string | null }[]>`SELECT * FROM ledger_void_hold(${holdId})`,
+    sql<{ voided: boolean | null; refusal: string | null }>(
+      { name: "ledger_void_hold", text: "SELECT * FROM ledger_void_hold($1)" },
+      [holdId],
+    ),
   );
   throwIfRefused(row!.refusal);
   return { voided: row!.voided! };
@@ -190,7 +217,7 @@ export async function voidHold(holdId: string): Promise<{ voided: boolean }> {
 
 /** Crash safety: voids pending holds past their expiry (run by a background job). */
 export async function voidExpiredHolds(limit = 500): Promise<number> {
-  const [row] = await prisma.$queryRaw<{ count: number }[]>`SELECT ledger_void_expired_holds(${limit}::int) AS count`;
+  const [row] = await sql<{ count: number }>({ text: "SELECT ledger_void_expired_holds($1::int) AS count" }, [limit]);
   return Number(row?.count ?? 0);
 }
 
@@ -263,8 +290,8 @@ const CHECKS: Array<{ check: string; sql: Prisma.Sql }> = [
 /** Checks every ledger invariant and reports each violation (empty list = healthy). */
 export async function checkInvariants(): Promise<{ ok: boolean; problems: InvariantProblem[]; checks: string[] }> {
   const problems: InvariantProblem[] = [];
-  for (const { check, sql } of CHECKS) {
-    const rows = await prisma.$queryRaw<{ detail: string | null }[]>(sql);
+  for (const { check, sql: query } of CHECKS) {
+    const rows = await prisma.$queryRaw<{ detail: string | null }[]>(query);
     for (const row of rows) problems.push({ check, detail: String(row.detail) });
   }
   return { ok: problems.length === 0, problems, checks: CHECKS.map((item) => item.check) };

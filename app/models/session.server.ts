@@ -2,7 +2,7 @@ import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
 import type { Role } from "@prisma/client";
 import { Lucia, TimeSpan, type Adapter, type DatabaseSession, type DatabaseUser } from "lucia";
-import { prisma } from "#app/utils/db.server";
+import { prisma, sql } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 
 // The one module that knows about lucia (v3, in maintenance): swap it out here and nowhere else.
@@ -31,34 +31,42 @@ declare module "lucia" {
   }
 }
 
-const userSelect = {
-  id: true,
-  email: true,
-  displayName: true,
-  role: true,
-  emailVerifiedAt: true,
-  disabledAt: true,
-  password: { select: { userId: true } },
-} as const;
-
-type SelectedUser = {
+type SessionRow = {
   id: string;
+  user_id: string;
+  expires_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_seen_at: Date;
   email: string;
-  displayName: string;
+  display_name: string;
   role: Role;
-  emailVerifiedAt: Date | null;
-  password: { userId: string } | null;
+  email_verified: boolean;
+  disabled: boolean;
+  has_password: boolean;
 };
 
-function toDatabaseUser(user: SelectedUser): DatabaseUser {
+// Every request with a cookie runs this: one prepared statement (session, member and whether a password
+// is set) straight on the pool rather than three Prisma queries (see docs/benchmarks.md, bench:http).
+const SESSION_AND_USER = {
+  name: "session_and_user",
+  text: `SELECT s.id, s.user_id, s.expires_at, s.ip, s.user_agent, s.created_at, s.last_seen_at,
+      u.email, u.display_name, u.role, u.email_verified_at IS NOT NULL AS email_verified,
+      u.disabled_at IS NOT NULL AS disabled, p.user_id IS NOT NULL AS has_password
+    FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN passwords p ON p.user_id = s.user_id
+    WHERE s.id = $1`,
+};
+
+function toDatabaseUser(row: SessionRow): DatabaseUser {
   return {
-    id: user.id,
+    id: row.user_id,
     attributes: {
-      email: user.email,
-      displayName: user.displayName,
-      role: user.role,
-      emailVerified: user.emailVerifiedAt !== null,
-      hasPassword: user.password !== null,
+      email: row.email,
+      displayName: row.display_name,
+      role: row.role,
+      emailVerified: row.email_verified,
+      hasPassword: row.has_password,
     },
   };
 }
@@ -82,18 +90,26 @@ function toDatabaseSession(row: {
 
 const adapter: Adapter = {
   async getSessionAndUser(sessionId) {
-    const row = await prisma.session.findUnique({
-      where: { id: sessionId },
-      include: { user: { select: userSelect } },
-    });
+    const [row] = await sql<SessionRow>(SESSION_AND_USER, [sessionId]);
     if (!row) return [null, null];
     // A disabled account's sessions are deleted when it is disabled; this refuses any that slipped
     // through (a sign-in racing the disable, a session started by another path).
-    if (row.user.disabledAt) {
+    if (row.disabled) {
       await prisma.session.deleteMany({ where: { id: row.id } });
       return [null, null];
     }
-    return [toDatabaseSession(row), toDatabaseUser(row.user)];
+    return [
+      toDatabaseSession({
+        id: row.id,
+        userId: row.user_id,
+        expiresAt: row.expires_at,
+        ip: row.ip,
+        userAgent: row.user_agent,
+        createdAt: row.created_at,
+        lastSeenAt: row.last_seen_at,
+      }),
+      toDatabaseUser(row),
+    ];
   },
   async getUserSessions(userId) {
     const rows = await prisma.session.findMany({ where: { userId }, orderBy: { lastSeenAt: "desc" } });
