@@ -316,7 +316,7 @@ type Member = { id: string; cookie: string };
 async function createMembers(databaseUrl: string, env: Record<string, string>, count: number): Promise<Member[]> {
   // env.server.ts validates at import: set what production requires before loading app modules.
   Object.assign(process.env, { ...env, LOG_LEVEL: "warn" });
-  const { prisma } = await import("#app/utils/db.server");
+  const { closeDatabase } = await import("#app/utils/db.server");
   const { createSession } = await import("#app/models/session.server");
   const ledger = await import("#app/models/ledger.server");
   const { MICROS_PER_UNIT } = await import("#app/utils/money");
@@ -356,7 +356,7 @@ async function createMembers(databaseUrl: string, env: Record<string, string>, c
     }
     return members;
   } finally {
-    await prisma.$disconnect();
+    await closeDatabase();
   }
 }
 

@@ -204,7 +204,7 @@ async function createMemberSession(databaseUrl: string, port: number) {
     RESEND_BASE_URL: "http://127.0.0.1:9",
   });
   const { hashPassword } = await import("#app/utils/password.server");
-  const { prisma } = await import("#app/utils/db.server");
+  const { closeDatabase } = await import("#app/utils/db.server");
   const { createSession } = await import("#app/models/session.server");
   const userId = `bench${randomUUID().replaceAll("-", "")}`;
   const email = "bench-member@example.com";
@@ -221,7 +221,7 @@ async function createMemberSession(databaseUrl: string, port: number) {
     const { cookie } = await createSession(userId, { ip: "127.0.0.1", userAgent: "bench-http" });
     return { cookie: cookie.split(";")[0]!, email };
   } finally {
-    await prisma.$disconnect();
+    await closeDatabase();
   }
 }
 

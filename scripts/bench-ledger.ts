@@ -8,7 +8,7 @@ import pg from "pg";
 import { ensureDatabase, freePort, migrate, startEmbeddedPostgres } from "./lib/postgres";
 
 // `npm run bench:ledger`: throughput and latency of the ledger (app/models/ledger.server.ts → the
-// PL/pgSQL functions of prisma/sql/ledger.sql, through Prisma as the app calls them), side by side with
+// PL/pgSQL functions of prisma/sql/ledger.sql, called as the app calls them), side by side with
 // a minimal raw-SQL baseline doing the same work.
 //
 // Self-contained: an embedded PostgreSQL in a throw-away folder on a free port, migrated; removed on
@@ -17,13 +17,14 @@ import { ensureDatabase, freePort, migrate, startEmbeddedPostgres } from "./lib/
 //   (b) hold + post pairs/s on ONE hot wallet at 1, 8 and 32 concurrent clients, p50/p99 per pair;
 //   (c) each figure next to the baseline's, as a ratio ours / baseline.
 // Three sides do the same work:
-//   ours      app/models/ledger.server.ts through Prisma (the app's PrismaPg pool);
+//   ours      app/models/ledger.server.ts as the app calls it: named prepared statements on the app's
+//             shared pg pool (app/utils/db.server.ts), with its error mapping and retries;
 //   fn        the same SQL functions called with plain `pg`: separates the SQL's cost from the client's;
 //   baseline  ("pgledger-style") one SQL statement per operation with plain `pg`: a CTE that locks,
 //             inserts the transfer, moves the balances and writes the entries. It runs on copies of the
 //             real tables (same columns, defaults, CHECK constraints, indexes and foreign keys) in schema
 //             `baseline`; overdrafts are refused there by the CHECK constraint alone.
-// Every side gets a pool of POOL_SIZE connections (the app's PrismaPg pool size, app/utils/db.server.ts).
+// Every side gets a pool of POOL_SIZE connections (the app's pool size, app/utils/db.server.ts).
 // Runs are closed loops of RUN_S seconds (after a warm-up), in the order baseline, fn, ours, ours, fn,
 // baseline so that drift in the machine's load does not favour one side; each side's figure merges its
 // two runs. CPU is measured per operation for this process (the client) and for PostgreSQL.
@@ -33,7 +34,7 @@ import { ensureDatabase, freePort, migrate, startEmbeddedPostgres } from "./lib/
 // Flags (after `npm run bench:ledger --`):
 //   --quick      short runs (smoke test of the script; figures are not comparable)
 //   --prepared   the baseline uses named prepared statements (parsed and planned once per connection);
-//                by default it sends unnamed statements, as Prisma and the "fn" side do
+//                by default it sends unnamed statements, as the "fn" side does
 
 const TARGET_RATIO = 0.7;
 const TARGET_P99_MS = 20;
@@ -324,7 +325,7 @@ async function main() {
     RESEND_BASE_URL: "http://127.0.0.1:9",
   });
   const ledger = await import("#app/models/ledger.server");
-  const { prisma } = await import("#app/utils/db.server");
+  const { closeDatabase } = await import("#app/utils/db.server");
   const pool = new pg.Pool({ connectionString: databaseUrl, max: POOL_SIZE });
   pool.on("error", () => undefined); // an idle connection closed by the server's shutdown
 
@@ -500,7 +501,7 @@ async function main() {
       `\nClosed loops of ${RUN_S} s, run baseline/fn/ours/ours/fn/baseline and merged per side; ` +
         `baseline statements ${preparedBaseline ? "prepared (named)" : "unnamed (parsed and planned per call)"}; ` +
         `pools of ${POOL_SIZE} connections.\n` +
-        `  ours      app/models/ledger.server.ts through Prisma (PrismaPg pool, as in the app)\n` +
+        `  ours      app/models/ledger.server.ts (prepared statements on the app's pg pool, as in the app)\n` +
         `  fn        the same SQL functions (prisma/sql/ledger.sql) called with plain pg\n` +
         `  baseline  one CTE statement per operation with plain pg, on copies of the same tables\n` +
         `Rates are operations/s ((a): transfers; (b): hold+post pairs); latency per operation; ` +
@@ -572,7 +573,7 @@ async function main() {
     return problems.length === 0 && errors.length === 0;
   } finally {
     await pool.end();
-    await prisma.$disconnect();
+    await closeDatabase();
   }
 }
 

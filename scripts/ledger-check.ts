@@ -66,8 +66,8 @@ export async function main(out = console.log, err = console.error): Promise<numb
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const code = await main();
   if (process.env.DATABASE_URL) {
-    const { prisma } = await import("#app/utils/db.server");
-    await prisma.$disconnect().catch(() => undefined);
+    const { closeDatabase } = await import("#app/utils/db.server");
+    await closeDatabase().catch(() => undefined);
   }
   process.exit(code);
 }

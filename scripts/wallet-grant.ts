@@ -177,8 +177,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     return 1;
   });
   if (process.env.DATABASE_URL) {
-    const { prisma } = await import("#app/utils/db.server");
-    await prisma.$disconnect().catch(() => undefined);
+    const { closeDatabase } = await import("#app/utils/db.server");
+    await closeDatabase().catch(() => undefined);
   }
   process.exit(code);
 }

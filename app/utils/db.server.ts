@@ -2,6 +2,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
 import pg from "pg";
 import { env } from "./env.server";
+import { logger } from "./logger.server";
 
 // One pg pool per process, shared by Prisma (through its driver adapter) and by the few hot paths that
 // call SQL directly (see `sql` below). One pool means one connection budget for the whole process.
@@ -14,6 +15,15 @@ function createPool() {
 }
 
 export const pool = createPool();
+// An idle connection that the server drops (a restart, a failover) emits an error on the pool; without a
+// listener that would crash the process. The pool replaces the connection on the next query.
+pool.on("error", (error) => logger.warn("db.idle_connection_error", { code: (error as { code?: string }).code }));
+
+/** Closes the database connections (scripts and benchmarks, before their PostgreSQL stops). */
+export async function closeDatabase() {
+  await prisma.$disconnect();
+  await pool.end();
+}
 
 // One client per process; in development the server restarts on rebuild, so no global cache is needed.
 export const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

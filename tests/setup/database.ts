@@ -14,6 +14,6 @@ await withClient(adminUrl, async (client) => {
 process.env.DATABASE_URL = adminUrl.replace(/\/[^/]*$/, `/${database}`);
 
 afterAll(async () => {
-  const { prisma } = await import("#app/utils/db.server");
-  await prisma.$disconnect();
+  const { closeDatabase } = await import("#app/utils/db.server");
+  await closeDatabase();
 });
