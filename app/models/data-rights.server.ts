@@ -14,6 +14,7 @@ import { verifyPassword } from "#app/utils/password.server";
 import { getStorage, newStorageKey, readAllBytes } from "#app/utils/storage.server";
 import { audit } from "./audit.server";
 import { getWalletBalance, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "./ledger.server";
+import { revokeAllGrants } from "./support-access.server";
 import { describeMovement } from "./wallet.server";
 
 // A member's data rights: a downloadable archive of everything we hold about them (built by a job,
@@ -618,7 +619,8 @@ const IN_FLIGHT_STATUSES = ["queued", "running"] as const;
 
 /**
  * Erases the member's personal data and closes the account. In one transaction: generations' content
- * (prompt, output, parameters, usage, errors) is wiped and they are marked deleted; their files, every
+ * (prompt, output, parameters, usage, errors) is wiped and they are marked deleted; support-access grants
+ * are revoked; their files, every
  * other stored file, conversations, exports, sessions, verification and reset tokens, the password and
  * pending Google sign-ups are deleted; manual top-ups lose the sender number and reference; contact
  * messages lose name, email, message and IP; dev-outbox copies of emails to the address and rate-limit
@@ -674,6 +676,8 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
         },
       });
       await tx.conversation.deleteMany({ where: { userId } });
+      // Support can no longer see anything of the account (its generations are deleted anyway).
+      const grantsRevoked = await revokeAllGrants(tx, userId, now);
 
       const exports = await tx.dataExport.findMany({ where: { userId }, select: { storageKey: true } });
       await tx.dataExport.deleteMany({ where: { userId } });
@@ -714,7 +718,7 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
           action: "account.deleted",
           targetType: "user",
           targetId: userId,
-          after: { generations: generations.count, files: files.length, exports: exports.length },
+          after: { generations: generations.count, files: files.length, exports: exports.length, grantsRevoked },
         },
         tx,
       );

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
+import { parseWithZod } from "@conform-to/zod/v4";
 import { useEffect } from "react";
 import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
@@ -12,10 +13,27 @@ import {
   MODALITY_LABEL,
   StatusBadge,
 } from "#app/components/generation-output";
+import {
+  formatExpiry,
+  SUPPORT_GRANT_INTENT,
+  SUPPORT_REVOKE_INTENT,
+  SupportGrantForm,
+  SupportGrantList,
+  supportGrantSchema,
+  supportRevokeSchema,
+  timeLeft,
+} from "#app/components/support-access";
 import { deleteGeneration, getGenerationDetail, type GenerationDetail } from "#app/models/history.server";
+import {
+  grantSupportAccess,
+  listActiveGrants,
+  revokeSupportAccess,
+  type MemberGrant,
+} from "#app/models/support-access.server";
 import { requireUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { clientIp } from "#app/utils/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Generation · History · AI Wallet" }];
 
@@ -127,22 +145,73 @@ function present(row: GenerationDetail) {
   };
 }
 
+const SUPPORT_DONE: Record<string, string> = {
+  granted: "Support can now see this generation until the time shown below.",
+  revoked: "Support access ended.",
+};
+
+function presentGrant(grant: MemberGrant, now: Date) {
+  return {
+    id: grant.id,
+    scope: grant.generation ? ("generation" as const) : ("history" as const),
+    label: grant.generation ? "This generation" : "Your whole history (includes this generation)",
+    href: grant.generation ? null : "/settings/privacy",
+    expiresIso: grant.expiresAt.toISOString(),
+    expires: formatExpiry(grant.expiresAt),
+    left: timeLeft(grant.expiresAt, now),
+  };
+}
+
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const user = await requireUser(request);
   const row = await getGenerationDetail(user.id, params.id ?? "");
   if (!row) throw notFound();
-  return present(row);
+  const now = new Date();
+  const grants = await listActiveGrants(user.id, row.id, now);
+  const done = new URL(request.url).searchParams.get("support");
+  return {
+    ...present(row),
+    support: {
+      grants: grants.map((grant) => presentGrant(grant, now)),
+      done: done ? (SUPPORT_DONE[done] ?? null) : null,
+    },
+  };
 }
 
 const ActionSchema = z.object({ intent: z.literal("delete") });
 
-export async function action({ request, params }: ActionFunctionArgs) {
+export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
-  const parsed = ActionSchema.safeParse(Object.fromEntries(await request.formData()));
-  if (!parsed.success) return data({ error: "That request was not understood." }, { status: 400 });
-  const outcome = await deleteGeneration(user.id, params.id ?? "");
+  const id = params.id ?? "";
+  const formData = await request.formData();
+  const intent = formData.get("intent");
+
+  if (intent === SUPPORT_GRANT_INTENT) {
+    const submission = parseWithZod(formData, { schema: supportGrantSchema });
+    if (submission.status !== "success") return data({ error: null, grant: submission.reply() }, { status: 400 });
+    const result = await grantSupportAccess(
+      user.id,
+      { generationId: id, duration: submission.value.duration },
+      clientIp(context),
+    );
+    if (!result.ok) throw notFound();
+    return redirect(`/history/${encodeURIComponent(id)}?support=granted`);
+  }
+
+  if (intent === SUPPORT_REVOKE_INTENT) {
+    const submission = parseWithZod(formData, { schema: supportRevokeSchema });
+    if (submission.status !== "success")
+      return data({ error: "That request was not understood.", grant: null }, { status: 400 });
+    const result = await revokeSupportAccess(user.id, submission.value.grantId, clientIp(context));
+    if (!result.ok) throw notFound();
+    return redirect(`/history/${encodeURIComponent(id)}?support=revoked`);
+  }
+
+  const parsed = ActionSchema.safeParse(Object.fromEntries(formData));
+  if (!parsed.success) return data({ error: "That request was not understood.", grant: null }, { status: 400 });
+  const outcome = await deleteGeneration(user.id, id);
   if (outcome.status === "not_found") throw notFound();
-  if (outcome.status === "in_progress") return data({ error: outcome.message }, { status: 409 });
+  if (outcome.status === "in_progress") return data({ error: outcome.message, grant: null }, { status: 409 });
   return redirect("/history?deleted=1");
 }
 
@@ -281,6 +350,8 @@ export default function GenerationPage() {
         ) : null}
       </section>
 
+      <SupportAccess grants={row.support.grants} done={row.support.done} lastResult={actionData?.grant} />
+
       <section aria-labelledby="actions-heading" className="space-y-4">
         <h2 id="actions-heading" className="sr-only">
           Actions
@@ -341,6 +412,43 @@ function Pairs({ items, label }: { items: Array<{ label: string; value: string }
         </div>
       ))}
     </dl>
+  );
+}
+
+/** Let support see this generation for a while (only when the member chooses to), and end it. */
+function SupportAccess({
+  grants,
+  done,
+  lastResult,
+}: {
+  grants: ReturnType<typeof useLoaderData<typeof loader>>["support"]["grants"];
+  done: string | null;
+  lastResult: Parameters<typeof SupportGrantForm>[0]["lastResult"];
+}) {
+  const own = grants.filter((grant) => grant.scope === "generation");
+  return (
+    <section aria-labelledby="support-heading" className="space-y-3 card">
+      <h2 id="support-heading" className="text-lg font-semibold">
+        Support access
+      </h2>
+      <p className="text-sm text-zinc-600 dark:text-zinc-400">
+        Our staff cannot see your prompts, outputs or files. If you asked us for help with this generation, you can let
+        support see it (prompt, output and files) for a limited time. Every view is recorded, and you can revoke access
+        at any time.
+      </p>
+      <div aria-live="polite">{done ? <FormMessage tone="success" errors={[done]} /> : null}</div>
+      {grants.length ? (
+        <SupportGrantList grants={grants} label="Support access to this generation" />
+      ) : (
+        <p className="text-sm">Support cannot see this generation.</p>
+      )}
+      <SupportGrantForm
+        formId="support-grant"
+        lastResult={lastResult}
+        legend={own.length ? "Replace it with a new period, starting now" : "Let support see this generation for"}
+        submitLabel={own.length ? "Replace access" : "Allow support access"}
+      />
+    </section>
   );
 }
 

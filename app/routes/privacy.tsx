@@ -91,6 +91,16 @@ export default function Privacy() {
             model, the cost and the timings, so you can find them again in your history. Files are served only to you.
           </li>
           <li>
+            <strong>Support access:</strong> our staff cannot open your prompts, outputs or files. If you ask us for
+            help, you can let support see one generation (from its page in your history) or your whole history for 1
+            hour, 24 hours or 7 days. We keep when you allowed it and until when; every time staff open something under
+            it is written to the staff action log. Access ends by itself, when you revoke it in{" "}
+            <Link className="link" to="/settings/privacy">
+              Settings → Privacy &amp; data
+            </Link>
+            , or when you delete the generation or your account.
+          </li>
+          <li>
             <strong>Wallet:</strong> every movement of money (top-ups, charges, refunds) as an entry that is never
             edited. {facts.cardPayments ? "For card top-ups, the payment's Stripe reference and amount. " : ""}For
             mobile-money or bank top-ups, the number you paid from, the transaction reference and the receipt image if

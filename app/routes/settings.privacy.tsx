@@ -6,6 +6,18 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { CheckboxField, Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { MODALITY_LABEL } from "#app/components/generation-output";
+import {
+  formatExpiry,
+  type GrantView,
+  SUPPORT_GRANT_INTENT,
+  SUPPORT_REVOKE_INTENT,
+  SupportGrantForm,
+  SupportGrantList,
+  supportGrantSchema,
+  supportRevokeSchema,
+  timeLeft,
+} from "#app/components/support-access";
 import { enqueueExport } from "#app/jobs/exports.server";
 import {
   deleteAccount,
@@ -16,6 +28,12 @@ import {
   requestExport,
 } from "#app/models/data-rights.server";
 import { blankSessionCookie } from "#app/models/session.server";
+import {
+  grantSupportAccess,
+  listActiveGrants,
+  revokeSupportAccess,
+  type MemberGrant,
+} from "#app/models/support-access.server";
 import { requireUser } from "#app/utils/auth.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
@@ -40,12 +58,42 @@ function deleteSchema(hasPassword: boolean) {
       });
 }
 
+const SUPPORT_DONE: Record<string, string> = {
+  granted: "Support can now see your history until the time shown below.",
+  revoked: "Support access ended.",
+};
+
+const generationDate = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
+
+function presentGrant(grant: MemberGrant, now: Date): GrantView {
+  const generation = grant.generation;
+  return {
+    id: grant.id,
+    scope: generation ? "generation" : "history",
+    label: generation
+      ? `${MODALITY_LABEL[generation.modality]} · ${generation.modelLabel}, ${generationDate.format(generation.createdAt)}`
+      : "Your whole history",
+    href: generation ? `/history/${generation.id}` : null,
+    expiresIso: grant.expiresAt.toISOString(),
+    expires: formatExpiry(grant.expiresAt),
+    left: timeLeft(grant.expiresAt, now),
+  };
+}
+
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
-  const overview = await getPrivacyOverview(user.id);
+  const now = new Date();
+  const [overview, grants] = await Promise.all([
+    getPrivacyOverview(user.id),
+    listActiveGrants(user.id, undefined, now),
+  ]);
   const latest = overview.latestExport;
+  const params = new URL(request.url).searchParams;
+  const supportDone = params.get("support");
   return {
-    requested: new URL(request.url).searchParams.get("export") === "requested",
+    requested: params.get("export") === "requested",
+    supportGrants: grants.map((grant) => presentGrant(grant, now)),
+    supportDone: supportDone ? (SUPPORT_DONE[supportDone] ?? null) : null,
     email: user.email,
     hasPassword: overview.hasPassword,
     balance: formatMoney(overview.balance.available, overview.balance.currency),
@@ -69,15 +117,42 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
   const formData = await request.formData();
   const ip = clientIp(context);
+  const intent = formData.get("intent");
 
-  if (formData.get("intent") === "export") {
+  if (intent === SUPPORT_GRANT_INTENT) {
+    const submission = parseWithZod(formData, { schema: supportGrantSchema });
+    if (submission.status !== "success")
+      return data({ export: null, delete: null, support: submission.reply() }, { status: 400 });
+    const result = await grantSupportAccess(user.id, { wholeHistory: true, duration: submission.value.duration }, ip);
+    if (!result.ok) throw new Response("Not Found", { status: 404 });
+    return redirect("/settings/privacy?support=granted");
+  }
+
+  if (intent === SUPPORT_REVOKE_INTENT) {
+    const submission = parseWithZod(formData, { schema: supportRevokeSchema });
+    if (submission.status !== "success") {
+      const reply = submission.reply({
+        formErrors: ["That request was not understood. Reload the page and try again."],
+      });
+      return data({ export: null, delete: null, support: reply }, { status: 400 });
+    }
+    const result = await revokeSupportAccess(user.id, submission.value.grantId, ip);
+    if (!result.ok) throw new Response("Not Found", { status: 404 });
+    return redirect("/settings/privacy?support=revoked");
+  }
+
+  if (intent === "export") {
     const submission = parseWithZod(formData, { schema: ExportSchema });
     if (submission.status !== "success")
-      return data({ export: "That request was not understood.", delete: null }, { status: 400 });
+      return data({ export: "That request was not understood.", delete: null, support: null }, { status: 400 });
     const result = await requestExport(user.id, ip);
     if (!result.ok) {
       return data(
-        { export: "Your export is already being prepared. We will email you when it is ready.", delete: null },
+        {
+          export: "Your export is already being prepared. We will email you when it is ready.",
+          delete: null,
+          support: null,
+        },
         { status: 409 },
       );
     }
@@ -90,7 +165,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
         errorName: error instanceof Error ? error.name : "unknown",
       });
       return data(
-        { export: "We could not start your export just now. Please try again in a minute.", delete: null },
+        {
+          export: "We could not start your export just now. Please try again in a minute.",
+          delete: null,
+          support: null,
+        },
         { status: 503 },
       );
     }
@@ -100,11 +179,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const schema = deleteSchema(user.hasPassword);
   const submission = parseWithZod(formData, { schema });
   const hide = { hideFields: ["password"] };
-  if (submission.status !== "success") return data({ export: null, delete: submission.reply(hide) }, { status: 400 });
+  if (submission.status !== "success")
+    return data({ export: null, delete: submission.reply(hide), support: null }, { status: 400 });
   const limit = await consumeRateLimit(`delete-account:user:${user.id}`, rateLimits.loginPerAccount);
   if (!limit.allowed) {
     return data(
-      { export: null, delete: submission.reply({ formErrors: [retryMessage(limit.retryAfterSeconds)], ...hide }) },
+      {
+        export: null,
+        delete: submission.reply({ formErrors: [retryMessage(limit.retryAfterSeconds)], ...hide }),
+        support: null,
+      },
       { status: 429 },
     );
   }
@@ -127,7 +211,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
                 ...hide,
               })
             : submission.reply({ formErrors: ["This account cannot be deleted."], ...hide });
-    return data({ export: null, delete: reply }, { status: 400 });
+    return data({ export: null, delete: reply, support: null }, { status: 400 });
   }
   return redirect("/?accountDeleted=1", { headers: { "Set-Cookie": blankSessionCookie() } });
 }
@@ -202,6 +286,42 @@ export default function PrivacySettings() {
           <p className="text-xs text-zinc-600 dark:text-zinc-400">
             {`Files up to ${loaderData.exportMaxMb} MB in total fit in one export; if yours are more, contact us.`}
           </p>
+        </div>
+      </section>
+
+      <section aria-labelledby="support-heading" className="space-y-3">
+        <div>
+          <h2 id="support-heading" className="text-lg font-semibold">
+            Support access
+          </h2>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">
+            Our staff cannot see your prompts, outputs or files. When you ask us for help, you can let support see one
+            generation (from its page in your history) or your whole history, for a limited time. Every view is
+            recorded; access ends by itself, or when you revoke it.
+          </p>
+        </div>
+        <div className="space-y-4 card">
+          <div aria-live="polite">
+            {loaderData.supportDone ? <FormMessage tone="success" errors={[loaderData.supportDone]} /> : null}
+          </div>
+          {loaderData.supportGrants.length ? (
+            <div className="space-y-2">
+              <h3 className="text-sm font-medium">Support can currently see</h3>
+              <SupportGrantList grants={loaderData.supportGrants} label="Active support access" />
+            </div>
+          ) : (
+            <p className="text-sm">Support cannot see any of your generations.</p>
+          )}
+          <SupportGrantForm
+            formId="support-history"
+            lastResult={actionData?.support}
+            legend={
+              loaderData.supportGrants.some((grant) => grant.scope === "history")
+                ? "Replace whole-history access with a new period, starting now"
+                : "Let support see your whole history for"
+            }
+            submitLabel="Allow access to my whole history"
+          />
         </div>
       </section>
 

@@ -1,9 +1,20 @@
 import { readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Fixture files (the support-access file route) go to a throw-away folder.
+const storageDir = vi.hoisted(() => {
+  const dir = `${process.env.TMPDIR ?? "/tmp"}/ai-wallet-roles-${process.pid}-${Date.now()}`;
+  process.env.STORAGE_DIR = dir;
+  return dir;
+});
+
 import { listCatalogForAdmin } from "#app/models/catalog.server";
 import { addMethod } from "#app/models/payment-methods.server";
+import { grantSupportAccess } from "#app/models/support-access.server";
 import { prisma } from "#app/utils/db.server";
+import { saveFile } from "#app/utils/storage.server";
 import { call, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
 
 // Every admin route, found on disk: a new `admin.*` file is checked for roles without anyone having to
@@ -24,12 +35,33 @@ const ADMIN_ONLY = new Set(["admin.models._index.tsx", "admin.models.$id.tsx"]);
 const SUPPORT_MAY_ACT = new Set(["admin.contact.tsx"]);
 
 type RouteModule = {
+  default?: unknown;
   loader?: (...args: never[]) => unknown;
   action?: (...args: never[]) => unknown;
   ErrorBoundary?: unknown;
 };
 
 const fixtures: Record<string, string> = {};
+
+/** A member's generation that the member lets support see (one generation, for a day). */
+async function grantedGeneration() {
+  const owner = await createUser({ displayName: "Fixture Granting Member" });
+  const generation = await prisma.generation.create({
+    data: {
+      userId: owner.id,
+      requestId: `fixture-${process.pid}-${Math.random().toString(36).slice(2)}`,
+      modelId: "demo:chat",
+      modelLabel: "Demo chat",
+      modality: "text",
+      status: "succeeded",
+      prompt: "Fixture prompt",
+      outputText: "Fixture answer",
+    },
+  });
+  const granted = await grantSupportAccess(owner.id, { generationId: generation.id, duration: "24h" });
+  if (!granted.ok) throw new Error("fixture grant refused");
+  return { owner, generation };
+}
 
 /** A real id for each `$id` route: add one here when a new admin route takes an id. */
 const FIXTURES: Record<string, () => Promise<string>> = {
@@ -59,6 +91,24 @@ const FIXTURES: Record<string, () => Promise<string>> = {
     return row.id;
   },
   "admin.models.$id.tsx": async () => (await listCatalogForAdmin())[0]!.id,
+  "admin.support.$id.tsx": async () => (await grantedGeneration()).generation.id,
+  "admin.support.members.$id.tsx": async () => {
+    const owner = await createUser({ displayName: "Fixture History Member" });
+    const granted = await grantSupportAccess(owner.id, { wholeHistory: true, duration: "1h" });
+    if (!granted.ok) throw new Error("fixture grant refused");
+    return owner.id;
+  },
+  "admin.support.files.$id.tsx": async () => {
+    const { owner, generation } = await grantedGeneration();
+    const file = await saveFile({
+      ownerId: owner.id,
+      purpose: "generation-input",
+      bytes: new TextEncoder().encode("fixture file"),
+      mediaType: "text/plain",
+    });
+    await prisma.generationFile.create({ data: { generationId: generation.id, fileId: file.id, role: "input" } });
+    return file.id;
+  },
 };
 
 /** "admin.members.$id.tsx" → "/admin/members/<id>". */
@@ -89,6 +139,10 @@ beforeAll(async () => {
   }
 });
 
+afterAll(async () => {
+  await rm(storageDir, { recursive: true, force: true });
+});
+
 const isLoginRedirect = (result: { status: number; location: string | null }) =>
   result.status === 302 && (result.location ?? "").startsWith("/login");
 
@@ -110,10 +164,13 @@ describe("admin routes: roles, table-driven over app/routes/admin.*", () => {
     const load = async () => (await import(/* @vite-ignore */ path.join(ROUTES_DIR, file))) as RouteModule;
     type Fn = Parameters<typeof call>[0];
 
-    it("exports a loader and the GeneralErrorBoundary", async () => {
+    it("exports a loader and the GeneralErrorBoundary (a resource route, with no component, has none)", async () => {
       const mod = await load();
       expect(typeof mod.loader).toBe("function");
-      expect(typeof mod.ErrorBoundary).toBe("function");
+      // With an ErrorBoundary, Remix treats a module without a component as a page, not a resource route
+      // (it would render a file's bytes as loader data), so a resource route must not export one.
+      if (mod.default === undefined) expect(mod.ErrorBoundary).toBeUndefined();
+      else expect(typeof mod.ErrorBoundary).toBe("function");
     });
 
     it("loader: anonymous → sign-in, member → 404, support → 200 (404 if admin-only), admin → 200", async () => {
