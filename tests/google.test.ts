@@ -426,6 +426,103 @@ describe("signing in with Google", () => {
   });
 });
 
+describe("the security log (issue #5)", () => {
+  function events(userId: string, action: string) {
+    return prisma.auditEvent.findMany({ where: { targetType: "user", targetId: userId, action } });
+  }
+
+  it("linking a verified account writes one google_linked and one new-device event, from the member's IP", async () => {
+    const user = await createUser();
+    const started = await start();
+    const code = googleAuthorizes(started.url, { sub: uniqueSub(), email: user.email });
+    const result = await callback({ state: started.state, code }, started.cookie);
+    expect(result.location).toBe("/");
+    const token = cookieFrom(result.headers, "session").split("=")[1]!;
+
+    const linked = await events(user.id, "account.google_linked");
+    expect(linked).toHaveLength(1);
+    expect(linked[0]).toMatchObject({ actorId: user.id, ip: "203.0.113.9", after: { how: "verified_email" } });
+    const signIns = await events(user.id, "account.sign_in_new_device");
+    expect(signIns).toHaveLength(1);
+    expect(signIns[0]).toMatchObject({
+      actorId: user.id,
+      ip: "203.0.113.9",
+      after: { method: "google", device: "Chrome on Android" },
+    });
+    const text = JSON.stringify([...linked, ...signIns]);
+    for (const secret of [code, token, hashToken(token), started.state]) expect(text).not.toContain(secret);
+
+    // The same browser again: known device, no new event; already linked, no second link event.
+    await signInWithGoogle({
+      sub: (await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).googleSub!,
+      email: user.email,
+    });
+    expect(await events(user.id, "account.sign_in_new_device")).toHaveLength(1);
+    expect(await events(user.id, "account.google_linked")).toHaveLength(1);
+  });
+
+  it("taking back an unverified account is logged as a link too", async () => {
+    const user = await createUser({ verified: false });
+    await signInWithGoogle({ sub: uniqueSub(), email: user.email });
+    const linked = await events(user.id, "account.google_linked");
+    expect(linked).toHaveLength(1);
+    expect(linked[0]!.after).toEqual({ how: "reclaimed_unverified" });
+  });
+});
+
+describe("a disabled account (issue #2)", () => {
+  async function disabledUser(options: { googleSub?: string } = {}) {
+    const user = await createUser({ email: uniqueEmail("disabled") });
+    await prisma.user.update({
+      where: { id: user.id },
+      data: { disabledAt: new Date(), ...(options.googleSub ? { googleSub: options.googleSub } : {}) },
+    });
+    return user;
+  }
+
+  async function expectNothingStarted(userId: string) {
+    expect(await prisma.session.count({ where: { userId } })).toBe(0);
+    expect(await prisma.auditEvent.count({ where: { targetType: "user", targetId: userId } })).toBe(0);
+  }
+
+  it("linked to this Google account: refused with a clear message and no session", async () => {
+    const sub = uniqueSub();
+    const user = await disabledUser({ googleSub: sub });
+    const result = await signInWithGoogle({ sub, email: user.email });
+    expectRefused(result, "disabled");
+    expectOAuthCookiesCleared(result.headers);
+    await expectNothingStarted(user.id);
+    expect(await loginMessage("disabled")).toBe(
+      "This account has been disabled. If you think this is a mistake, contact us.",
+    );
+  });
+
+  it("found by its verified address: refused, and Google is not linked to it", async () => {
+    const user = await disabledUser();
+    const result = await signInWithGoogle({ sub: uniqueSub(), email: user.email });
+    expectRefused(result, "disabled");
+    await expectNothingStarted(user.id);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).googleSub).toBeNull();
+  });
+
+  it("disabled while the person was on the onboarding form: refused there too", async () => {
+    const email = uniqueEmail("onboarding-disabled");
+    const sub = uniqueSub();
+    const started = await signInWithGoogle({ sub, email });
+    expect(started.location).toBe("/onboarding/google");
+    const cookie = cookieFrom(started.headers, "google_signup");
+    // Meanwhile an account with that address was made (a password sign-up) and an admin disabled it.
+    const user = await createUser({ email });
+    await prisma.user.update({ where: { id: user.id }, data: { disabledAt: new Date() } });
+    const form = { displayName: "Ama Mensah", country: "GH", phone: "", ageConfirmed: "on", termsAccepted: "on" };
+    const result = await call(onboardingAction, postRequest("/onboarding/google", form, { cookie }));
+    expectRefused(result, "disabled");
+    await expectNothingStarted(user.id);
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).googleSub).toBeNull();
+    expect(await prisma.googleSignup.count({ where: { googleSub: sub } })).toBe(0);
+  });
+});
+
 describe("a new person", () => {
   const goodForm = {
     displayName: "Ama Mensah",

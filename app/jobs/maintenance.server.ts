@@ -2,6 +2,7 @@ import { purgeExports } from "#app/models/data-rights.server";
 import { voidExpiredHolds } from "#app/models/ledger.server";
 import { deleteExpiredSessions } from "#app/models/session.server";
 import { prisma } from "#app/utils/db.server";
+import { env } from "#app/utils/env.server";
 import { deleteExpiredRateLimits } from "#app/utils/rate-limit.server";
 
 /** Crash safety: a hold whose work never finished is released once it expires. */
@@ -17,8 +18,12 @@ export async function voidExpiredHoldsJob() {
 
 const DAY_MS = 86_400_000;
 
-/** Retention: expired credentials and counters are deleted, not kept. */
-export async function purgeExpiredJob(now = new Date()) {
+/**
+ * Retention: expired credentials and counters are deleted, not kept. Contact messages go
+ * CONTACT_RETENTION_DAYS after they arrived, handled or not: an answer is due long before, and a
+ * message nobody handled is no reason to keep someone's words longer.
+ */
+export async function purgeExpiredJob(now = new Date(), contactRetentionDays = env.CONTACT_RETENTION_DAYS) {
   const dayAgo = new Date(now.getTime() - DAY_MS);
   await deleteExpiredSessions();
   await deleteExpiredRateLimits();
@@ -29,8 +34,17 @@ export async function purgeExpiredJob(now = new Date()) {
     where: { OR: [{ expiresAt: { lt: dayAgo } }, { usedAt: { lt: dayAgo } }] },
   });
   const googleSignups = await prisma.googleSignup.deleteMany({ where: { expiresAt: { lt: now } } });
+  const contactMessages = await prisma.contactMessage.deleteMany({
+    where: { createdAt: { lt: new Date(now.getTime() - contactRetentionDays * DAY_MS) } },
+  });
   const exports = await purgeExports(now);
-  return { verifications: verifications.count, resets: resets.count, googleSignups: googleSignups.count, ...exports };
+  return {
+    verifications: verifications.count,
+    resets: resets.count,
+    googleSignups: googleSignups.count,
+    contactMessages: contactMessages.count,
+    ...exports,
+  };
 }
 
 /**

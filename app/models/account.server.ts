@@ -8,11 +8,13 @@ import * as NewSignIn from "#emails/new-sign-in";
 import * as PasswordChanged from "#emails/password-changed";
 import * as PasswordReset from "#emails/password-reset";
 import * as Verification from "#emails/verification";
+import { audit } from "#app/models/audit.server";
 import {
   createSession,
   hashToken,
   generateSessionToken,
   invalidateUserSessions,
+  revokeSession,
   type ClientInfo,
 } from "#app/models/session.server";
 import {
@@ -28,6 +30,7 @@ import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { hashPassword, verifyPassword } from "#app/utils/password.server";
+import { describeUserAgent } from "#app/utils/user-agent";
 
 // Account life cycle: sign-up, proof of address, sign-in, password reset and changes.
 // Every answer that could reveal whether an address has an account is the same either way.
@@ -115,7 +118,10 @@ export async function resendSignupVerification(userId: string) {
   return { status: "sent" as const };
 }
 
-async function applyVerifiedAddress(result: { userId: string; purpose: "signup" | "email_change"; email: string }) {
+async function applyVerifiedAddress(
+  result: { userId: string; purpose: "signup" | "email_change"; email: string },
+  ip: string | null,
+) {
   if (result.purpose === "signup") {
     const { count } = await prisma.user.updateMany({
       where: { id: result.userId, email: result.email, emailVerifiedAt: null },
@@ -130,9 +136,25 @@ async function applyVerifiedAddress(result: { userId: string; purpose: "signup" 
   });
   if (!before) return { ok: false as const, reason: "invalid" as const };
   try {
-    await prisma.user.update({
-      where: { id: result.userId },
-      data: { email: result.email, emailVerifiedAt: new Date() },
+    await prisma.$transaction(async (tx) => {
+      await tx.user.update({
+        where: { id: result.userId },
+        data: { email: result.email, emailVerifiedAt: new Date() },
+      });
+      await audit(
+        {
+          actorId: result.userId,
+          action: "account.email_changed",
+          targetType: "user",
+          targetId: result.userId,
+          ip,
+          // Masked: the log is append-only (even account deletion cannot edit it), so it keeps just
+          // enough for the owner and staff to recognise the addresses.
+          before: { email: maskEmail(before.email) },
+          after: { email: maskEmail(result.email) },
+        },
+        tx,
+      );
     });
   } catch (error) {
     if ((error as Prisma.PrismaClientKnownRequestError).code === "P2002")
@@ -150,16 +172,37 @@ async function applyVerifiedAddress(result: { userId: string; purpose: "signup" 
   return { ok: true as const, userId: result.userId, purpose: result.purpose };
 }
 
-export async function confirmWithCode(email: string, purpose: "signup" | "email_change", code: string) {
+/** `ip` goes into the security log when the code confirms an email change. */
+export async function confirmWithCode(
+  email: string,
+  purpose: "signup" | "email_change",
+  code: string,
+  ip: string | null = null,
+) {
   const result = await verifyCode(email, purpose, code);
   if (!result.ok) return result;
-  return applyVerifiedAddress(result);
+  return applyVerifiedAddress(result, ip);
 }
 
-export async function confirmWithLink(token: string) {
+export async function confirmWithLink(token: string, ip: string | null = null) {
   const result = await verifyLinkToken(token);
   if (!result.ok) return result;
-  return applyVerifiedAddress(result);
+  return applyVerifiedAddress(result, ip);
+}
+
+/**
+ * A sign-in from a browser none of the member's current sessions uses goes into the security log
+ * (method and a readable device name; never the session token or the raw user-agent).
+ */
+export async function auditNewDeviceSignIn(userId: string, method: "password" | "google", client: ClientInfo) {
+  await audit({
+    actorId: userId,
+    action: "account.sign_in_new_device",
+    targetType: "user",
+    targetId: userId,
+    ip: client.ip,
+    after: { method, device: describeUserAgent(client.userAgent) },
+  });
 }
 
 export type SignInResult = { ok: true; userId: string; cookie: string } | { ok: false };
@@ -188,6 +231,7 @@ export async function signIn(email: string, password: string, client: ClientInfo
   const knownDevice = user.sessions.some((session) => session.userAgent === client.userAgent);
   const { cookie } = await createSession(user.id, client);
   logger.info("account.signed_in", { userId: user.id, newDevice: !knownDevice });
+  if (!knownDevice) await auditNewDeviceSignIn(user.id, "password", client);
   if (!knownDevice && user.sessions.length > 0) {
     const props = {
       displayName: user.displayName,
@@ -241,7 +285,7 @@ export async function isResetTokenValid(token: string) {
  * Sets a new password with a single-use reset token, ends every session, and (since the link
  * reached the mailbox) marks the address verified.
  */
-export async function resetPassword(token: string, newPassword: string) {
+export async function resetPassword(token: string, newPassword: string, ip: string | null = null) {
   const passwordHash = await hashPassword(newPassword);
   const tokenHash = hashToken(token);
   const userId = await prisma.$transaction(async (tx) => {
@@ -267,7 +311,18 @@ export async function resetPassword(token: string, newPassword: string) {
       where: { id: row.userId, emailVerifiedAt: null },
       data: { emailVerifiedAt: new Date() },
     });
-    await tx.session.deleteMany({ where: { userId: row.userId } });
+    const sessions = await tx.session.deleteMany({ where: { userId: row.userId } });
+    await audit(
+      {
+        actorId: row.userId,
+        action: "account.password_reset",
+        targetType: "user",
+        targetId: row.userId,
+        ip,
+        after: { via: "email_link", sessionsEnded: sessions.count },
+      },
+      tx,
+    );
     return row.userId;
   });
   if (!userId) return { ok: false as const };
@@ -289,11 +344,20 @@ async function sendPasswordChangedNotice(userId: string) {
 }
 
 /** Changes the password after re-checking the current one; every other session ends. */
-export async function changePassword(userId: string, currentSessionId: string, current: string, next: string) {
+export async function changePassword(
+  userId: string,
+  currentSessionId: string,
+  current: string,
+  next: string,
+  ip: string | null = null,
+) {
   const stored = await prisma.password.findUnique({ where: { userId }, select: { hash: true } });
   if (!(await verifyPassword(stored?.hash, current))) return { ok: false as const };
   const hash = await hashPassword(next);
-  await prisma.password.upsert({ where: { userId }, create: { userId, hash }, update: { hash } });
+  await prisma.$transaction(async (tx) => {
+    await tx.password.upsert({ where: { userId }, create: { userId, hash }, update: { hash } });
+    await audit({ actorId: userId, action: "account.password_changed", targetType: "user", targetId: userId, ip }, tx);
+  });
   await invalidateUserSessions(userId, { except: currentSessionId });
   await sendPasswordChangedNotice(userId);
   logger.info("account.password_changed", { userId });
@@ -301,7 +365,7 @@ export async function changePassword(userId: string, currentSessionId: string, c
 }
 
 /** Re-authenticates, then sends a code and link to the new address; the change applies once proven. */
-export async function requestEmailChange(userId: string, password: string, newEmail: string) {
+export async function requestEmailChange(userId: string, password: string, newEmail: string, ip: string | null = null) {
   const user = await prisma.user.findUnique({
     where: { id: userId },
     select: { email: true, displayName: true, password: { select: { hash: true } } },
@@ -309,6 +373,17 @@ export async function requestEmailChange(userId: string, password: string, newEm
   if (!user || !(await verifyPassword(user.password?.hash, password)))
     return { ok: false as const, reason: "password" as const };
   if (newEmail === user.email) return { ok: false as const, reason: "same" as const };
+  // Logged whether or not the address turns out to be taken: the request is what happened. Addresses
+  // are masked, as for email_changed.
+  await audit({
+    actorId: userId,
+    action: "account.email_change_requested",
+    targetType: "user",
+    targetId: userId,
+    ip,
+    before: { email: maskEmail(user.email) },
+    after: { email: maskEmail(newEmail) },
+  });
   // A taken address gets the same answer (no enumeration); the final update would refuse it anyway.
   const taken = await prisma.user.findUnique({ where: { email: newEmail }, select: { id: true } });
   if (taken) return { ok: true as const };
@@ -327,6 +402,35 @@ export async function requestEmailChange(userId: string, password: string, newEm
     tag: "email-change",
   });
   return { ok: true as const };
+}
+
+/** "Sign out everywhere else": ends every session but the current one, and logs it. */
+export async function signOutOtherSessions(userId: string, currentSessionId: string, ip: string | null) {
+  const others = await prisma.session.count({ where: { userId, id: { not: currentSessionId } } });
+  await invalidateUserSessions(userId, { except: currentSessionId });
+  await audit({
+    actorId: userId,
+    action: "account.sessions_revoked",
+    targetType: "user",
+    targetId: userId,
+    ip,
+    after: { scope: "others", count: others },
+  });
+}
+
+/** Ends one of the member's own sessions (another member's id matches nothing) and logs which device. */
+export async function signOutSession(userId: string, sessionId: string, ip: string | null) {
+  const session = await prisma.session.findFirst({ where: { id: sessionId, userId }, select: { userAgent: true } });
+  if (!session || !(await revokeSession(userId, sessionId))) return false;
+  await audit({
+    actorId: userId,
+    action: "account.sessions_revoked",
+    targetType: "user",
+    targetId: userId,
+    ip,
+    after: { scope: "one", count: 1, device: describeUserAgent(session.userAgent) },
+  });
+  return true;
 }
 
 export async function pendingEmailChange(userId: string) {
@@ -359,4 +463,141 @@ export async function updateProfile(
   profile: { displayName: string; country: string; phone: string | null },
 ) {
   await prisma.user.update({ where: { id: userId }, data: profile });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The member's own security events (Settings → Security), read from the audit log.
+
+export const SECURITY_EVENTS_PAGE_SIZE = 25;
+
+/**
+ * Actions a member takes on their own things whose target may not be the user row (an export archive,
+ * support access to one generation). Only these count on the actor side, so a staff member's work on
+ * other members never shows on their own page: every other event shown is about this member's account
+ * (target user = them) or their data opened under support access (after.memberId = them).
+ */
+const SELF_SERVICE_ACTIONS = ["data.export_requested", "data.export_downloaded", "support.grant", "support.revoke"];
+const SUPPORT_VIEW_ACTIONS = ["support.view", "support.file_view"];
+
+type JsonValue = Prisma.JsonValue;
+
+function jsonField(value: JsonValue | null, key: string): string | null {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+  const field = (value as Record<string, JsonValue>)[key];
+  if (typeof field === "string") return field;
+  if (typeof field === "number") return String(field);
+  return null;
+}
+
+export type SecurityEventActor = "you" | "staff" | "system";
+
+/** A plain sentence for one event. Staff are never named: they are "An administrator". */
+export function describeSecurityEvent(event: {
+  action: string;
+  actor: SecurityEventActor;
+  before: JsonValue | null;
+  after: JsonValue | null;
+}): string {
+  const { before, after } = event;
+  const who = event.actor === "you" ? "You" : event.actor === "staff" ? "An administrator" : "The system";
+  switch (event.action) {
+    case "account.sign_in_new_device": {
+      const device = jsonField(after, "device") ?? "Unknown device";
+      return jsonField(after, "method") === "google"
+        ? `Signed in with Google from a new device: ${device}`
+        : `Signed in from a new device: ${device}`;
+    }
+    case "account.password_changed":
+      return "Password changed; every other device was signed out";
+    case "account.password_reset":
+      return "Password reset with an emailed link; every device was signed out";
+    case "account.email_change_requested":
+      return `Asked to change the email address to ${jsonField(after, "email") ?? "a new address"}`;
+    case "account.email_changed":
+      return `Email address changed from ${jsonField(before, "email") ?? "the old address"} to ${
+        jsonField(after, "email") ?? "a new address"
+      }`;
+    case "account.sessions_revoked":
+      return jsonField(after, "scope") === "one"
+        ? `Signed out a device: ${jsonField(after, "device") ?? "Unknown device"}`
+        : "Signed out every other device";
+    case "account.google_linked":
+      return "Google account linked: you can sign in with Google";
+    case "account.role_change":
+      return `${who} changed your role from ${jsonField(before, "role") ?? "?"} to ${jsonField(after, "role") ?? "?"}`;
+    case "account.disable":
+      return `${who} disabled your account`;
+    case "account.enable":
+      return `${who} re-enabled your account`;
+    case "wallet.adjust": {
+      const amount = `${jsonField(after, "amount") ?? ""} ${jsonField(after, "currency") ?? ""}`.trim();
+      return jsonField(after, "direction") === "debit"
+        ? `${who} debited ${amount} from your wallet`
+        : `${who} credited ${amount} to your wallet`;
+    }
+    case "wallet.card_refund_debited":
+      return "A card refund was taken back from your wallet";
+    case "wallet.card_dispute_debited":
+      return "A disputed card payment was taken back from your wallet";
+    case "data.export_requested":
+      return "Asked for a copy of your data";
+    case "data.export_downloaded":
+      return "Downloaded the copy of your data";
+    case "account.deleted":
+      return "Account deleted";
+    case "support.grant":
+      return jsonField(after, "scope") === "generation"
+        ? "You let support see one generation"
+        : "You let support see your history";
+    case "support.revoke":
+      return "You ended support's access";
+    case "support.view":
+      return "An administrator opened a generation you shared with support";
+    case "support.file_view":
+      return "An administrator opened a file you shared with support";
+    case "support.browse":
+      return "An administrator looked through your history with your permission";
+    default:
+      return event.actor === "staff"
+        ? `An administrator acted on your account (${event.action})`
+        : `Account activity (${event.action})`;
+  }
+}
+
+/** The member's own security events, newest first, a page at a time. Ownership is in the `where`. */
+export async function listSecurityEvents(userId: string, page = 1) {
+  const where: Prisma.AuditEventWhereInput = {
+    OR: [
+      { targetType: "user", targetId: userId },
+      { actorId: userId, action: { in: SELF_SERVICE_ACTIONS } },
+      { action: { in: SUPPORT_VIEW_ACTIONS }, after: { path: ["memberId"], equals: userId } },
+    ],
+  };
+  const total = await prisma.auditEvent.count({ where });
+  const pageCount = Math.max(1, Math.ceil(total / SECURITY_EVENTS_PAGE_SIZE));
+  const current = Math.min(Math.max(1, Number.isFinite(page) ? Math.floor(page) : 1), pageCount);
+  const rows = await prisma.auditEvent.findMany({
+    where,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    skip: (current - 1) * SECURITY_EVENTS_PAGE_SIZE,
+    take: SECURITY_EVENTS_PAGE_SIZE,
+    select: { id: true, action: true, actorId: true, ip: true, before: true, after: true, createdAt: true },
+  });
+  return {
+    total,
+    page: current,
+    pageCount,
+    items: rows.map((row) => {
+      const actor: SecurityEventActor = row.actorId === userId ? "you" : row.actorId ? "staff" : "system";
+      return {
+        id: row.id,
+        action: row.action,
+        actor,
+        createdAt: row.createdAt,
+        sentence: describeSecurityEvent({ action: row.action, actor, before: row.before, after: row.after }),
+        // The member's own address when they acted; staff's addresses are not theirs to see.
+        ip: actor === "you" ? row.ip : null,
+      };
+    }),
+  };
 }

@@ -4,6 +4,8 @@ import { createCookie } from "@remix-run/node";
 import { decodeIdToken, generateCodeVerifier, generateState, Google, OAuth2RequestError } from "arctic";
 import { z } from "zod";
 import * as NewSignIn from "#emails/new-sign-in";
+import { auditNewDeviceSignIn } from "#app/models/account.server";
+import { audit } from "#app/models/audit.server";
 import { createSession, generateSessionToken, hashToken, type ClientInfo } from "#app/models/session.server";
 import { prisma } from "#app/utils/db.server";
 import { grantWelcomeCredit } from "./wallet.server";
@@ -159,7 +161,7 @@ type Resolution = { status: "user"; userId: string } | { status: "new" } | { sta
  *     are removed, so only the person who proved the mailbox gets in;
  *  3. otherwise nobody: a new person.
  */
-async function resolveGoogleIdentity(identity: GoogleIdentity): Promise<Resolution> {
+async function resolveGoogleIdentity(identity: GoogleIdentity, ip: string | null): Promise<Resolution> {
   const bySub = await prisma.user.findUnique({
     where: { googleSub: identity.sub },
     select: { id: true, disabledAt: true },
@@ -176,12 +178,25 @@ async function resolveGoogleIdentity(identity: GoogleIdentity): Promise<Resoluti
   if (byEmail.googleSub) return { status: "refused", reason: "linked_elsewhere" };
   const userId = byEmail.id;
   try {
+    const linkAudit = (how: "verified_email" | "reclaimed_unverified") => ({
+      actorId: userId,
+      action: "account.google_linked",
+      targetType: "user",
+      targetId: userId,
+      ip,
+      after: { how },
+    });
     if (byEmail.emailVerifiedAt) {
-      const { count } = await prisma.user.updateMany({
-        where: { id: userId, googleSub: null },
-        data: { googleSub: identity.sub },
+      const linked = await prisma.$transaction(async (tx) => {
+        const { count } = await tx.user.updateMany({
+          where: { id: userId, googleSub: null },
+          data: { googleSub: identity.sub },
+        });
+        if (count !== 1) return false;
+        await audit(linkAudit("verified_email"), tx);
+        return true;
       });
-      if (count !== 1) return { status: "refused", reason: "failed" };
+      if (!linked) return { status: "refused", reason: "failed" };
       logger.info("account.google_linked", { userId });
       return { status: "user", userId };
     }
@@ -196,6 +211,7 @@ async function resolveGoogleIdentity(identity: GoogleIdentity): Promise<Resoluti
       // A pending email change could move the account to the squatter's address: end every proof.
       await tx.emailVerification.deleteMany({ where: { userId } });
       await tx.passwordReset.deleteMany({ where: { userId } });
+      await audit(linkAudit("reclaimed_unverified"), tx);
       return true;
     });
     if (!linked) return { status: "refused", reason: "failed" };
@@ -217,6 +233,7 @@ async function signInUser(userId: string, client: ClientInfo): Promise<string | 
   const knownDevice = user.sessions.some((session) => session.userAgent === client.userAgent);
   const { cookie } = await createSession(userId, client);
   logger.info("account.signed_in", { userId, method: "google", newDevice: !knownDevice });
+  if (!knownDevice) await auditNewDeviceSignIn(userId, "google", client);
   if (!knownDevice && user.sessions.length > 0) {
     const props = {
       displayName: user.displayName,
@@ -295,7 +312,7 @@ export async function completeGoogleSignIn({
     logger.warn("google.bad_id_token");
     return { status: "refused", reason: "failed" };
   }
-  const resolution = await resolveGoogleIdentity(identity);
+  const resolution = await resolveGoogleIdentity(identity, clientInfo.ip);
   if (resolution.status === "refused") return resolution;
   if (resolution.status === "new") return { status: "onboarding", token: await createPendingSignup(identity) };
   const cookie = await signInUser(resolution.userId, clientInfo);
@@ -333,7 +350,7 @@ export async function completeGoogleOnboarding(
     emailVerified: true,
     name: pending.displayName,
   };
-  let resolution = await resolveGoogleIdentity(identity);
+  let resolution = await resolveGoogleIdentity(identity, clientInfo.ip);
   if (resolution.status === "new") {
     const now = new Date();
     try {
@@ -356,7 +373,7 @@ export async function completeGoogleOnboarding(
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       // A double submit or a sign-up for the same address won the race: resolve again.
-      resolution = await resolveGoogleIdentity(identity);
+      resolution = await resolveGoogleIdentity(identity, clientInfo.ip);
     }
   }
   await prisma.googleSignup.deleteMany({ where: { OR: [{ tokenHash }, { googleSub: identity.sub }] } });

@@ -42,6 +42,7 @@ export async function loader() {
     verificationMinutes: VERIFICATION_MINUTES,
     resetMinutes: RESET_MINUTES,
     exportDays: EXPORT_TTL_DAYS,
+    contactRetentionDays: env.CONTACT_RETENTION_DAYS,
     longestRateWindowMinutes,
     googleEnabled: env.googleEnabled,
     googleCookieMinutes: cookieMinutes(googleStateCookie),
@@ -212,8 +213,19 @@ export default function Privacy() {
             it.
           </li>
           <li>
-            Wallet entries, top-up records, the staff action log and contact messages are kept: money records are never
-            edited or removed, and there is no automatic deletion of the others yet.
+            Contact messages are deleted {facts.contactRetentionDays} days after they arrive, whether or not they have
+            been answered.
+          </li>
+          <li>
+            Wallet entries and top-up records are kept: money records are never edited or removed. The security log
+            (staff actions, and for your account sign-ins from new devices, password and email changes and signed-out
+            devices, with the IP address and a device name such as &ldquo;Firefox on Android&rdquo;) is kept too, with
+            no automatic deletion; you can read your part of it in{" "}
+            <Link className="link" to="/settings/security">
+              Settings → Security
+            </Link>
+            . Email changes are recorded with the addresses masked (like j***@example.com). The log is never edited, so
+            these entries stay after an account is deleted.
           </li>
         </ul>
       </Section>

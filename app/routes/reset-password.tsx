@@ -9,6 +9,7 @@ import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { isResetTokenValid, resetPassword } from "#app/models/account.server";
 import { blankSessionCookie } from "#app/models/session.server";
 import { isCommonPassword } from "#app/utils/password.server";
+import { clientIp } from "#app/utils/request.server";
 import { PasswordSchema } from "#app/utils/validation";
 
 export const meta: MetaFunction = () => [{ title: "Choose a new password · AI Wallet" }];
@@ -29,7 +30,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { token, valid: token ? await isResetTokenValid(token) : false };
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseWithZod(await request.formData(), {
     schema: ResetSchema.refine((value) => !isCommonPassword(value.password), {
       path: ["password"],
@@ -38,7 +39,7 @@ export async function action({ request }: ActionFunctionArgs) {
   });
   if (submission.status !== "success")
     return data(submission.reply({ hideFields: ["password", "confirm"] }), { status: 400 });
-  const result = await resetPassword(submission.value.token, submission.value.password);
+  const result = await resetPassword(submission.value.token, submission.value.password, clientIp(context));
   if (!result.ok) {
     return data(
       submission.reply({

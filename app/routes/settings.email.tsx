@@ -49,7 +49,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         { status: 400 },
       );
     }
-    const result = await confirmWithCode(pending.email, "email_change", submission.value.code);
+    const result = await confirmWithCode(pending.email, "email_change", submission.value.code, clientIp(context));
     if (!result.ok) {
       const message =
         result.reason === "taken"
@@ -72,7 +72,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       { status: 429 },
     );
   }
-  const result = await requestEmailChange(user.id, submission.value.password, submission.value.newEmail);
+  const result = await requestEmailChange(
+    user.id,
+    submission.value.password,
+    submission.value.newEmail,
+    clientIp(context),
+  );
   if (!result.ok) {
     const fieldErrors: Record<string, string[]> =
       result.reason === "password"

@@ -10,6 +10,7 @@ import { changePassword } from "#app/models/account.server";
 import { requireSession } from "#app/utils/auth.server";
 import { isCommonPassword } from "#app/utils/password.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
+import { clientIp } from "#app/utils/request.server";
 import { CurrentPasswordSchema, PasswordSchema } from "#app/utils/validation";
 
 const ChangePasswordSchema = z
@@ -28,7 +29,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { hasPassword: user.hasPassword };
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
   const { user, sessionId } = await requireSession(request);
   const hide = { hideFields: ["currentPassword", "newPassword", "confirm"] };
   const submission = parseWithZod(await request.formData(), {
@@ -50,6 +51,7 @@ export async function action({ request }: ActionFunctionArgs) {
     sessionId,
     submission.value.currentPassword,
     submission.value.newPassword,
+    clientIp(context),
   );
   if (!result.ok) {
     return data(

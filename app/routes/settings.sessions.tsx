@@ -4,8 +4,10 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { FormMessage, SubmitButton } from "#app/components/forms";
-import { invalidateUserSessions, listSessions, revokeSession } from "#app/models/session.server";
+import { signOutOtherSessions, signOutSession } from "#app/models/account.server";
+import { listSessions } from "#app/models/session.server";
 import { requireSession } from "#app/utils/auth.server";
+import { clientIp } from "#app/utils/request.server";
 import { describeUserAgent } from "#app/utils/user-agent";
 
 const ActionSchema = z.discriminatedUnion("intent", [
@@ -28,19 +30,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
   const { user, sessionId } = await requireSession(request);
   const parsed = ActionSchema.safeParse(Object.fromEntries(await request.formData()));
   if (!parsed.success) return data({ message: "That request was not understood." }, { status: 400 });
   if (parsed.data.intent === "revoke-others") {
-    await invalidateUserSessions(user.id, { except: sessionId });
+    await signOutOtherSessions(user.id, sessionId, clientIp(context));
     return { message: "All other sessions were signed out." };
   }
   if (parsed.data.sessionId === sessionId) {
     return data({ message: "Use “Sign out” to end the session you are using." }, { status: 400 });
   }
   // Ownership is in the query: another member's session id simply matches nothing.
-  if (!(await revokeSession(user.id, parsed.data.sessionId))) {
+  if (!(await signOutSession(user.id, parsed.data.sessionId, clientIp(context)))) {
     throw new Response("Not Found", { status: 404 });
   }
   return { message: "That session was signed out." };

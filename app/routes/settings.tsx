@@ -15,6 +15,7 @@ const sections = [
   { to: "/settings/password", label: "Password" },
   { to: "/settings/email", label: "Email" },
   { to: "/settings/sessions", label: "Sessions" },
+  { to: "/settings/security", label: "Security" },
   { to: "/settings/privacy", label: "Privacy & data" },
 ];
 

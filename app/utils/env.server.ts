@@ -140,6 +140,8 @@ const schema = z
       }),
     /** Longest a provider call may take before it is abandoned and refunded, in seconds. */
     GENERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
+    /** Contact messages (handled or not) are deleted this many days after they arrive. */
+    CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
