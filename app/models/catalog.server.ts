@@ -1,6 +1,6 @@
-import type { CatalogModel } from "@prisma/client";
+import { Prisma, type CatalogModel } from "@prisma/client";
 import { capabilitiesSchema, privacyNoteFor, type CatalogEntry } from "#app/utils/catalog";
-import { prisma } from "#app/utils/db.server";
+import { camelRow, columnsOf, prisma, sql } from "#app/utils/db.server";
 import type { Modality, Price } from "#app/utils/pricing";
 import { getRegistry } from "#app/utils/providers.server";
 import { audit } from "./audit.server";
@@ -101,11 +101,17 @@ export async function listCatalog(): Promise<CatalogEntry[]> {
   return rows.map(toEntry);
 }
 
+const CATALOG_ROW = {
+  name: "catalog_model_by_id",
+  text: `SELECT ${columnsOf(Prisma.CatalogModelScalarFieldEnum)} FROM catalog_models WHERE id = $1`,
+};
+
 /** One model by its id, enabled or not (null when unknown). */
 export async function getCatalogEntry(id: string): Promise<CatalogEntry | null> {
   await ensureCatalogSeeded();
-  const row = await prisma.catalogModel.findUnique({ where: { id } });
-  return row ? toEntry(row) : null;
+  // Every generation starts here: a prepared statement on the pool rather than a Prisma query.
+  const [row] = await sql(CATALOG_ROW, [id]);
+  return row ? toEntry(camelRow<CatalogModel>(row)) : null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import {
   type Usage,
 } from "#providers/index";
 import type { CatalogEntry } from "#app/utils/catalog";
-import { prisma } from "#app/utils/db.server";
+import { camelRow, columnsOf, newId, prisma, sql } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
@@ -151,23 +151,92 @@ export function findGeneration(userId: string, id: string) {
   return prisma.generation.findFirst({ where: { id, userId } });
 }
 
-function findByRequestId(userId: string, requestId: string) {
-  return prisma.generation.findUnique({ where: { userId_requestId: { userId, requestId } } });
+// Starting and settling a generation runs on every request, so those statements go straight to the
+// pool as prepared statements (`sql`) rather than through Prisma (docs/benchmarks.md, bench:gateway).
+// The rest of this module uses Prisma.
+
+const GENERATION_COLUMNS = columnsOf(Prisma.GenerationScalarFieldEnum);
+
+const BY_REQUEST_ID = {
+  name: "generation_by_request_id",
+  text: `SELECT ${GENERATION_COLUMNS} FROM generations WHERE user_id = $1 AND request_id = $2`,
+};
+
+async function findByRequestId(userId: string, requestId: string): Promise<Generation | null> {
+  const [row] = await sql(BY_REQUEST_ID, [userId, requestId]);
+  return row ? camelRow<Generation>(row) : null;
 }
 
+type NewGeneration = {
+  userId: string;
+  requestId: string;
+  conversationId?: string | null;
+  regeneratesId?: string | null;
+  compareGroup?: string | null;
+  modelId: string;
+  modelLabel: string;
+  modality: Generation["modality"];
+  status: "queued" | "running";
+  prompt: string;
+  params: Record<string, unknown>;
+  costCap: bigint | null;
+  heldAmount: bigint;
+  startedAt?: Date | null;
+};
+
+const INSERT_GENERATION = {
+  name: "generation_insert",
+  text: `INSERT INTO generations (id, user_id, request_id, conversation_id, regenerates_id, compare_group, model_id,
+      model_label, modality, status, prompt, params, cost_cap, held_amount, started_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::"Modality", $10::"GenerationStatus", $11, $12::jsonb, $13::bigint,
+      $14::bigint, $15::timestamptz)
+    ON CONFLICT (user_id, request_id) DO NOTHING
+    RETURNING ${GENERATION_COLUMNS}`,
+};
+
 /** Creates the row, or returns the one this request id already made (replayed = true). */
-async function createOnce(
-  data: Prisma.GenerationUncheckedCreateInput,
-): Promise<{ row: Generation; replayed: boolean }> {
-  try {
-    return { row: await prisma.generation.create({ data }), replayed: false };
-  } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
-      const row = await findByRequestId(data.userId, data.requestId);
-      if (row) return { row, replayed: true };
-    }
-    throw error;
-  }
+async function createOnce(data: NewGeneration): Promise<{ row: Generation; replayed: boolean }> {
+  const [row] = await sql(INSERT_GENERATION, [
+    newId(),
+    data.userId,
+    data.requestId,
+    data.conversationId ?? null,
+    data.regeneratesId ?? null,
+    data.compareGroup ?? null,
+    data.modelId,
+    data.modelLabel,
+    data.modality,
+    data.status,
+    data.prompt,
+    JSON.stringify(data.params),
+    data.costCap?.toString() ?? null,
+    data.heldAmount.toString(),
+    data.startedAt ?? null,
+  ]);
+  if (row) return { row: camelRow<Generation>(row), replayed: false };
+  const existing = await findByRequestId(data.userId, data.requestId);
+  if (!existing) throw new Error("generation request id conflict without a row");
+  return { row: existing, replayed: true };
+}
+
+const SET_HOLD = {
+  name: "generation_set_hold",
+  text: `UPDATE generations SET hold_id = $2 WHERE id = $1 RETURNING ${GENERATION_COLUMNS}`,
+};
+
+async function attachHold(generationId: string, holdId: string): Promise<Generation> {
+  const [row] = await sql(SET_HOLD, [generationId, holdId]);
+  return camelRow<Generation>(row!);
+}
+
+const INSERT_CONVERSATION = {
+  name: "conversation_insert",
+  text: "INSERT INTO conversations (id, user_id, title, updated_at) VALUES ($1, $2, $3, now()) RETURNING id",
+};
+
+async function createConversation(userId: string, title: string): Promise<string> {
+  const [row] = await sql<{ id: string }>(INSERT_CONVERSATION, [newId(), userId, title]);
+  return row!.id;
 }
 
 /** Undoes a row whose hold was refused: nothing happened, so nothing is kept. */
@@ -199,6 +268,15 @@ type Settlement = {
   firstOutputAt?: Date;
 };
 
+const SETTLE = {
+  name: "generation_settle",
+  text: `UPDATE generations SET status = $2::"GenerationStatus", usage = $3::jsonb, output_text = $4, finish_reason = $5,
+      cost = $6::bigint, uncapped_cost = $7::bigint, provider_cost = $8::bigint, transfer_id = $9, progress = 100,
+      first_output_at = coalesce($10::timestamptz, first_output_at), finished_at = now()
+    WHERE id = $1
+    RETURNING ${GENERATION_COLUMNS}`,
+};
+
 async function settle(row: Generation, price: Price, outcome: Settlement, image?: { size?: string; quality?: string }) {
   const full = priceOf(price, outcome.usage, image);
   const charged = full > row.heldAmount ? row.heldAmount : full;
@@ -211,22 +289,19 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
     description: `Generation · ${row.modelId}`,
     metadata: { model: row.modelId, generationId: row.id },
   });
-  const updated = await prisma.generation.update({
-    where: { id: row.id },
-    data: {
-      status: outcome.status,
-      usage: outcome.usage as Prisma.InputJsonValue,
-      outputText: outcome.outputText ?? null,
-      finishReason: outcome.finishReason ?? null,
-      cost: charged,
-      uncappedCost: full > charged ? full : null,
-      providerCost,
-      transferId,
-      progress: 100,
-      ...(outcome.firstOutputAt ? { firstOutputAt: outcome.firstOutputAt } : {}),
-      finishedAt: new Date(),
-    },
-  });
+  const [settledRow] = await sql(SETTLE, [
+    row.id,
+    outcome.status,
+    JSON.stringify(outcome.usage),
+    outcome.outputText ?? null,
+    outcome.finishReason ?? null,
+    charged.toString(),
+    full > charged ? full.toString() : null,
+    providerCost.toString(),
+    transferId,
+    outcome.firstOutputAt ?? null,
+  ]);
+  const updated = camelRow<Generation>(settledRow!);
   logger.info("generation.settled", {
     generationId: row.id,
     model: row.modelId,
@@ -456,10 +531,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
   }
 
   if (!conversationId && !input.compareGroup) {
-    const conversation = await prisma.conversation.create({
-      data: { userId: input.userId, title: titleFrom(prompt) },
-    });
-    conversationId = conversation.id;
+    conversationId = await createConversation(input.userId, titleFrom(prompt));
   }
 
   const { row, replayed } = await createOnce({
@@ -491,7 +563,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
       new Date(Date.now() + timeoutMs() + HOLD_GRACE_MS),
       row.id,
     );
-    const withHold = await prisma.generation.update({ where: { id: row.id }, data: { holdId } });
+    const withHold = await attachHold(row.id, holdId);
     await storeInputs(input.userId, row.id, input.files);
     // A conversation created just above is already fresh; an existing one moves to the top of the list.
     if (conversationId && (input.conversationId || input.regeneratesId)) {
@@ -725,7 +797,7 @@ export async function prepareMedia(
       new Date(Date.now() + MEDIA_HOLD_MS),
       created.row.id,
     );
-    const row = await prisma.generation.update({ where: { id: created.row.id }, data: { holdId } });
+    const row = await attachHold(created.row.id, holdId);
     await storeInputs(input.userId, row.id, files);
     return { row, replayed: false };
   } catch (error) {

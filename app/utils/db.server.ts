@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
 import pg from "pg";
@@ -28,17 +29,56 @@ export async function closeDatabase() {
 // One client per process; in development the server restarts on rebuild, so no global cache is needed.
 export const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 
+// Rows from `sql` carry int8 columns as BigInt, as Prisma does (money is BigInt end to end).
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary"
+      ? (value: string) => BigInt(value)
+      : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
+};
+
 /**
  * A parameterised statement run straight on the pool, for the hot paths where Prisma's per-query
- * overhead shows in the benchmarks (the session check on every request, the ledger's SQL functions).
- * Everything else uses Prisma. A `name` makes it a prepared statement, parsed once per connection.
- * Values are sent as parameters, never spliced into the text. pg returns bigint columns as strings
- * and timestamptz as Date.
+ * overhead shows in the benchmarks (the session check on every request, the ledger's SQL functions, the
+ * start and settlement of a generation). Everything else uses Prisma. A `name` makes it a prepared
+ * statement, parsed once per connection. Values are sent as parameters, never spliced into the text.
+ * int8 comes back as BigInt, timestamptz as Date, json/jsonb parsed.
  */
 export async function sql<Row extends Record<string, unknown>>(
   statement: { text: string; name?: string },
   values: unknown[] = [],
 ): Promise<Row[]> {
-  const result = await pool.query<Row>({ text: statement.text, name: statement.name, values });
+  const result = await pool.query<Row>({ text: statement.text, name: statement.name, values, types });
   return result.rows;
+}
+
+/**
+ * The column list of a Prisma model for `sql` (e.g. `columnsOf(Prisma.GenerationScalarFieldEnum)`): exactly
+ * the fields Prisma reads, never columns it does not know (such as a generated search vector).
+ */
+export function columnsOf(fields: Record<string, string>): string {
+  return Object.values(fields)
+    .map((field) => `"${field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}"`)
+    .join(", ");
+}
+
+/**
+ * A row selected with `columnsOf` turned back into Prisma's field names (snake_case → camelCase), for
+ * tables whose @map names are the snake_case of their fields (tests/db.test.ts compares the two).
+ */
+export function camelRow<Model>(row: Record<string, unknown>): Model {
+  const result: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    result[column.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())] = value;
+  }
+  return result as Model;
+}
+
+/** A new primary key shaped like Prisma's cuid() ids ("c" + 24 base-36 characters), for rows made by `sql`. */
+export function newId(): string {
+  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+  let id = "c";
+  for (const byte of randomBytes(24)) id += alphabet[byte % 36];
+  return id;
 }
