@@ -124,7 +124,9 @@ export default function Privacy() {
           </li>
           <li>
             <strong>Security records:</strong> counters of attempts per IP address and per email address (to stop
-            password guessing and spam), and a log of staff actions such as approving a top-up.
+            password guessing and spam), and a security log: sign-ins from a new device, password and email changes,
+            ended sessions, and staff actions such as approving a top-up or opening an item you shared with support. You
+            can read the entries about your account under Settings → Security.
           </li>
         </ul>
       </Section>

@@ -29,7 +29,7 @@ async function pendingAddress(request: Request) {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = new URL(request.url).searchParams.get("token");
   if (token) {
-    const result = await confirmWithLink(token);
+    const result = await confirmWithLink(token, clientIp(context));
     if (!result.ok) {
       return {
         email: null,

@@ -11,6 +11,7 @@ import { action as resetAction } from "#app/routes/reset-password";
 import { action as emailAction } from "#app/routes/settings.email";
 import { action as passwordAction } from "#app/routes/settings.password";
 import { loader as securityLoader } from "#app/routes/settings.security";
+import { loader as verifyLoader } from "#app/routes/verify";
 import { action as sessionsAction } from "#app/routes/settings.sessions";
 import { prisma } from "#app/utils/db.server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
@@ -226,6 +227,22 @@ describe("security events: email change", () => {
       after: { email: maskEmail(newEmail) },
     });
     for (const row of rows) expectNoSecrets(row, [code, linkToken, hashToken(code), TEST_PASSWORD, newEmail]);
+  });
+
+  it("confirming the new address by its emailed link records the IP too", async () => {
+    const user = await createUser();
+    const newEmail = uniqueEmail("linked");
+    const { cookie } = await signedInCookie(user.id);
+    await call(
+      emailAction,
+      postRequest("/settings/email", { intent: "request", newEmail, password: TEST_PASSWORD }, { cookie }),
+    );
+    const link = extractLink((await latestOutboxEmail(newEmail, "email-change"))!.text)!;
+    const url = new URL(link);
+    await call(verifyLoader, getRequest(`${url.pathname}${url.search}`), {}, context("198.51.100.44"));
+    const [changed] = await userEvents(user.id, "account.email_changed");
+    expect(changed).toMatchObject({ actorId: user.id, ip: "198.51.100.44", after: { email: maskEmail(newEmail) } });
+    expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).email).toBe(newEmail);
   });
 
   it("account deletion still works after an email change: the append-only rows hold no full address", async () => {
