@@ -46,7 +46,7 @@ export function longDay(day: string): string {
 }
 
 /** Axis ticks are round numbers chosen by the chart, so they are formatted from numbers ("$0.80", "$12K"). */
-function axisMoney(currency: string) {
+export function axisMoney(currency: string) {
   const decimals = currencyDecimals(currency);
   const plain = new Intl.NumberFormat("en", {
     style: "currency",

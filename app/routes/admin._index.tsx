@@ -1,13 +1,109 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Await, Link, useLoaderData } from "@remix-run/react";
+import type { EChartsOption } from "echarts";
 import { Suspense } from "react";
+import {
+  ReportChart,
+  revenueByDayOption,
+  revenueByModelHeight,
+  revenueByModelOption,
+  type RevenueModelPoint,
+} from "#app/components/admin-charts";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { CHART_WIDTH, longDay, type ChartSvgs, type ChartVariant } from "#app/components/spend-chart";
 import { getAdminOverview } from "#app/models/admin-members.server";
+import { getRevenueReport, marginBps, type RevenueFigures, type RevenueReport } from "#app/models/admin-reports.server";
 import { checkInvariants } from "#app/models/ledger.server";
+import { renderChartSvg } from "#app/models/wallet.server";
 import { requireRole } from "#app/utils/auth.server";
-import { formatMoney } from "#app/utils/money";
+import { formatMoney, MICROS_PER_UNIT } from "#app/utils/money";
 
 export const meta: MetaFunction = () => [{ title: "Admin — AI Wallet" }];
+
+// ---------------------------------------------------------------------------------------------
+// Server: revenue vs. provider cost, drawn to SVG in the loader (ECharts never reaches the browser).
+
+/** Drawing only: chart geometry needs numbers; every amount shown as text is formatted from BigInt. */
+const toUnits = (micros: bigint) => Number(micros) / Number(MICROS_PER_UNIT);
+
+/** "Mon 26 Oct": short enough for the figures table on a phone (the window is stated above it). */
+const tableDay = (day: string) =>
+  new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).format(
+    new Date(`${day}T00:00:00Z`),
+  );
+
+function percent(figure: Pick<RevenueFigures, "revenue" | "margin">): string | null {
+  const bps = marginBps(figure);
+  return bps === null ? null : `${(bps / 100).toFixed(1)} %`;
+}
+
+function revenueCharts(report: RevenueReport, currency: string) {
+  const money = (micros: bigint) => formatMoney(micros, currency);
+  const { totals } = report;
+  const headline = {
+    revenue: money(totals.revenue),
+    providerCost: money(totals.providerCost),
+    margin: money(totals.margin),
+    marginPercent: percent(totals),
+    generations: totals.generations,
+    withoutProviderCost: totals.withoutProviderCost,
+  };
+  const range = `${longDay(report.byDay[0]!.day)} to ${longDay(report.byDay.at(-1)!.day)}`;
+  if (totals.generations === 0) return { days: report.days, range, headline, charts: null };
+
+  const draw = (build: (variant: ChartVariant) => EChartsOption, height: number): ChartSvgs => ({
+    wide: renderChartSvg(build("wide"), CHART_WIDTH.wide, height),
+    narrow: renderChartSvg(build("narrow"), CHART_WIDTH.narrow, height),
+  });
+  const dayPoints = report.byDay.map((day) => ({
+    day: day.day,
+    revenue: toUnits(day.revenue),
+    providerCost: toUnits(day.providerCost),
+  }));
+  const modelPoints: RevenueModelPoint[] = report.byModel.map((model) => ({
+    model: model.model,
+    revenue: toUnits(model.revenue),
+    providerCost: toUnits(model.providerCost),
+    revenueLabel: money(model.revenue),
+    providerCostLabel: money(model.providerCost),
+  }));
+  const busiest = report.byDay.reduce((best, day) => (day.revenue > best.revenue ? day : best), report.byDay[0]!);
+  const top = report.byModel[0];
+  // Two lines in a cell ("\n"): the figures table fits a phone without a fifth column.
+  const marginCell = (figure: RevenueFigures) => {
+    const share = percent(figure);
+    return share ? `${money(figure.margin)}\n${share}` : money(figure.margin);
+  };
+  return {
+    days: report.days,
+    range,
+    headline,
+    charts: {
+      byDay: {
+        svgs: draw((variant) => revenueByDayOption(dayPoints, variant, currency), 220),
+        summary: `Revenue ${headline.revenue} against ${headline.providerCost} of provider cost over the last ${report.days} days (UTC). Best day: ${longDay(busiest.day)}, ${money(busiest.revenue)} of revenue.`,
+        rows: report.byDay.map((day) => [
+          tableDay(day.day),
+          money(day.revenue),
+          money(day.providerCost),
+          money(day.margin),
+        ]),
+      },
+      byModel: {
+        svgs: draw((variant) => revenueByModelOption(modelPoints, variant), revenueByModelHeight(modelPoints.length)),
+        summary: top
+          ? `${report.byModel.length} ${report.byModel.length === 1 ? "model" : "models"} charged. Most revenue: ${top.model}, ${money(top.revenue)} against ${money(top.providerCost)} of provider cost. Each bar is labelled revenue / provider cost.`
+          : "",
+        rows: report.byModel.map((model) => [
+          `${model.model}\n${model.generations} ${model.generations === 1 ? "generation" : "generations"}`,
+          money(model.revenue),
+          money(model.providerCost),
+          marginCell(model),
+        ]),
+      },
+    },
+  };
+}
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireRole(request, ["admin", "support"]);
@@ -17,7 +113,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     (report) => ({ ok: report.ok, checks: report.checks.length, problems: report.problems.slice(0, 20) }),
     () => ({ ok: false, checks: 0, problems: [{ check: "the check itself", detail: "could not run; see the logs" }] }),
   );
-  const overview = await getAdminOverview();
+  const [overview, report] = await Promise.all([getAdminOverview(), getRevenueReport()]);
   const money = (micros: bigint) => formatMoney(micros, overview.currency);
   return {
     isAdmin: user.role === "admin",
@@ -33,6 +129,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       generationCharges30d: overview.money.generationCharges30d,
     },
     generations24h: overview.generations24h,
+    revenue: revenueCharts(report, overview.currency),
     ledger,
   };
 }
@@ -48,11 +145,21 @@ function Stat({ label, value, detail }: { label: string; value: string | number;
 }
 
 export default function AdminOverview() {
-  const { isAdmin, members, money, generations24h, ledger } = useLoaderData<typeof loader>();
+  const { isAdmin, members, money, generations24h, revenue, ledger } = useLoaderData<typeof loader>();
   const links = [
     { to: "/admin/members", label: "Members", detail: "Find a member, view the wallet, adjust, disable, roles" },
     { to: "/admin/top-ups", label: "Manual top-ups", detail: "Approve or reject mobile money and bank transfers" },
     ...(isAdmin ? [{ to: "/admin/models", label: "Models", detail: "Enable models, set prices and markup" }] : []),
+    {
+      to: "/admin/ledger",
+      label: "Ledger explorer",
+      detail: "Accounts, entries and transfers; run the invariant check",
+    },
+    {
+      to: "/admin/support",
+      label: "Support access",
+      detail: "Items members have shared with support, for a limited time",
+    },
     { to: "/admin/audit", label: "Audit log", detail: "Every sensitive action, with before and after" },
     { to: "/admin/contact", label: "Contact messages", detail: "Messages from the contact form" },
   ];
@@ -130,6 +237,67 @@ export default function AdminOverview() {
             detail={`${money.generationCharges30d} charges`}
           />
         </dl>
+      </section>
+
+      <section aria-labelledby="revenue-heading" className="min-w-0 space-y-4 card">
+        <div className="space-y-1">
+          <h2 id="revenue-heading" className="text-lg font-semibold">
+            Revenue vs. provider cost, last {revenue.days} days
+          </h2>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">
+            {revenue.range} (UTC). From settled generations, by the day they finished: revenue is what members were
+            charged, provider cost what the vendors bill us for the same usage (the catalog price without markup).
+          </p>
+        </div>
+        <dl className="grid grid-cols-1 gap-2 sm:grid-cols-3">
+          <Stat
+            label="Revenue"
+            value={revenue.headline.revenue}
+            detail={`${revenue.headline.generations} generations`}
+          />
+          <Stat label="Provider cost" value={revenue.headline.providerCost} />
+          <Stat
+            label="Margin"
+            value={revenue.headline.margin}
+            detail={revenue.headline.marginPercent ? `${revenue.headline.marginPercent} of revenue` : undefined}
+          />
+        </dl>
+        {revenue.headline.withoutProviderCost > 0 ? (
+          <p className="text-sm text-amber-900 dark:text-amber-200">
+            {revenue.headline.withoutProviderCost} of these generations were settled before provider cost was recorded:
+            they count as 0 provider cost, so the margin is overstated by their cost.
+          </p>
+        ) : null}
+        {revenue.charts ? (
+          <div className="space-y-6">
+            <ReportChart
+              id="revenue-by-day"
+              title="By day"
+              summary={revenue.charts.byDay.summary}
+              svgs={revenue.charts.byDay.svgs}
+              table={{
+                caption: `Revenue, provider cost and margin per day (UTC), ${revenue.range}`,
+                columns: ["Day", "Revenue", "Provider cost", "Margin"],
+                rows: revenue.charts.byDay.rows,
+              }}
+            />
+            <ReportChart
+              id="revenue-by-model"
+              title="By model"
+              summary={revenue.charts.byModel.summary}
+              svgs={revenue.charts.byModel.svgs}
+              table={{
+                caption: `Revenue, provider cost and margin per model, ${revenue.range}`,
+                columns: ["Model", "Revenue", "Provider cost", "Margin"],
+                rows: revenue.charts.byModel.rows,
+              }}
+            />
+          </div>
+        ) : (
+          <p className="rounded-lg bg-zinc-50 px-3 py-4 text-sm dark:bg-zinc-800">
+            No settled generations in the last {revenue.days} days: nothing to chart yet.
+          </p>
+        )}
       </section>
 
       <section aria-labelledby="generations-heading" className="space-y-2 card">

@@ -109,6 +109,22 @@ const FIXTURES: Record<string, () => Promise<string>> = {
     await prisma.generationFile.create({ data: { generationId: generation.id, fileId: file.id, role: "input" } });
     return file.id;
   },
+  "admin.ledger.$id.tsx": async () => {
+    const [{ fundWallet }, { walletAccountId }] = await Promise.all([
+      import("#tests/helpers"),
+      import("#app/models/ledger.server"),
+    ]);
+    const owner = await createUser({ displayName: "Fixture Ledger Member" });
+    await fundWallet(owner.id, 1_000_000n);
+    return walletAccountId(owner.id);
+  },
+  "admin.ledger.transfers.$id.tsx": async () => {
+    const { fundWallet } = await import("#tests/helpers");
+    const owner = await createUser({ displayName: "Fixture Transfer Member" });
+    await fundWallet(owner.id, 1_000_000n);
+    const entry = await prisma.ledgerEntry.findFirstOrThrow({ where: { account: { userId: owner.id } } });
+    return entry.transferId;
+  },
 };
 
 /** "admin.members.$id.tsx" → "/admin/members/<id>". */
