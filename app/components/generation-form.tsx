@@ -343,21 +343,20 @@ export function estimateFromForm(
     return Number.isInteger(value) && value > 0 ? value : fallback;
   };
   const caps = entry.capabilities;
+  const sizes = files.map((file) => ({ mediaType: file.type || "application/octet-stream", size: file.size }));
   switch (entry.modality) {
     case "text": {
-      const inputTokens = estimateInputTokens(
-        [...history, text("prompt")],
-        files.map((file) => ({ mediaType: file.type || "application/octet-stream", size: file.size })),
-        caps,
-      );
+      const inputTokens = estimateInputTokens([...history, text("prompt")], sizes, caps);
       const maxOutput = Math.min(integer("maxOutputTokens", caps.defaultOutputTokens), caps.maxOutputTokens);
       return estimateText(entry.price, inputTokens, maxOutput);
     }
     case "image":
-      return estimateImages(entry.price, integer("n", 1), {
-        size: text("size") || caps.sizes[0],
-        quality: text("quality") || caps.qualities[0],
-      });
+      return estimateImages(
+        entry.price,
+        integer("n", 1),
+        { size: text("size") || caps.sizes[0], quality: text("quality") || caps.qualities[0] },
+        { prompt: text("prompt"), files: sizes, limits: caps },
+      );
     case "speech":
       return estimateSpeech(entry.price, text("prompt"));
     case "video":

@@ -133,7 +133,20 @@ export const SEED_MODELS: SeedModel[] = [
       maxImages: 4,
       fileTypes: EDITABLE,
       maxFiles: 4,
+      // Input tokens one picture to edit can cost at most: OpenAI tiles it like vision input (65 + 129 per
+      // 512 px tile, at most 8 tiles at the default low input fidelity, ≈1,100) and adds a few text tokens
+      // per picture; 1,600 keeps the hold above the charge.
+      tokensPerImage: 1_600,
     },
+    // OpenAI bills GPT Image 1 in tokens: text input $5, image input $10, image output $40 per million.
+    // The catalog has one input price and per-image prices, so:
+    // - output: the per-image prices below are OpenAI's published prices for each size and quality (its
+    //   $40/M × the fixed output tokens of that size and quality). No outputPerMillion: priceOf adds
+    //   tokens and images, so both would charge the output twice.
+    // - input: $10/M, the image-input price, for all input tokens (the prompt, and on an edit the
+    //   pictures). Text tokens are thus charged at twice OpenAI's text price; a prompt is a few dozen
+    //   tokens (a hundred cost $0.001 instead of $0.0005), and the service never pays more than it charges.
+    inputPerMillion: usd("10"),
     perImage: usd("0.167"),
     imagePrices: {
       "1024x1024/low": usd("0.011"),

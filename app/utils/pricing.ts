@@ -120,8 +120,18 @@ export function estimateText(price: Price, inputTokens: number, maxOutputTokens:
   return priceOf(price, { inputTokens, outputTokens: maxOutputTokens });
 }
 
-export function estimateImages(price: Price, n: number, image: ImageOptions): bigint {
-  return priceOf(price, { images: n }, image);
+/** What an image request sends: its prompt and the pictures to edit (billed as input tokens by some models). */
+export type ImageInput = { prompt: string; files: EstimateFile[]; limits: TextLimits };
+
+/**
+ * The most `n` images can cost. For models that also bill input tokens (GPT Image: the prompt, and on an
+ * edit the pictures sent), `input` bounds them the way text does: a token per byte of prompt and
+ * `tokensPerImage` per picture. Input is sent once per request, whatever `n`.
+ */
+export function estimateImages(price: Price, n: number, image: ImageOptions, input?: ImageInput): bigint {
+  const inputTokens =
+    input && price.inputPerMillion > 0n ? estimateInputTokens([input.prompt], input.files, input.limits) : 0;
+  return priceOf(price, { images: n, inputTokens }, image);
 }
 
 export function estimateSpeech(price: Price, text: string): bigint {

@@ -85,10 +85,14 @@ export function createImageModel(settings: { provider: string; modelId: string; 
         });
         if (images.length === 0) throw new ProviderError("upstream", provider, { detail: "no images" });
         const usage: Usage = { images: images.length };
-        // GPT image models are billed by tokens and report them.
+        // GPT image models are billed by tokens and report them. Input is the prompt's text tokens plus, on
+        // an edit, the pictures' image tokens (input_tokens_details splits them; the total is what counts).
         if (response.usage) {
-          usage.inputTokens = response.usage.input_tokens;
-          usage.outputTokens = response.usage.output_tokens;
+          const { input_tokens, input_tokens_details: details, output_tokens } = response.usage;
+          const input =
+            input_tokens ?? (details ? (details.text_tokens ?? 0) + (details.image_tokens ?? 0) : undefined);
+          if (input !== undefined) usage.inputTokens = input;
+          if (output_tokens !== undefined) usage.outputTokens = output_tokens;
         }
         return { images, usage };
       } finally {

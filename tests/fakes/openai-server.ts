@@ -32,6 +32,12 @@ export type FakeChatReply = {
   usage: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number };
 };
 
+export type FakeImageUsage = {
+  input_tokens: number;
+  output_tokens: number;
+  input_tokens_details?: { text_tokens: number; image_tokens: number };
+};
+
 type Behaviour =
   | { kind: "fail"; status: number; body: unknown }
   | { kind: "hang" }
@@ -48,8 +54,11 @@ export type FakeOpenAI = {
   chat: FakeChatReply;
   /** Base64 images returned by /images/generations (one per requested image, cycling). */
   images: string[];
-  /** Whether /images/generations reports token usage (GPT image models do). */
-  imageUsage: { input_tokens: number; output_tokens: number } | undefined;
+  /**
+   * The token usage /images/generations and /images/edits report (GPT image models do; DALL·E does not).
+   * input_tokens_details defaults to all text tokens; an edit's pictures are counted in image_tokens.
+   */
+  imageUsage: FakeImageUsage | undefined;
   speech: { bytes: Buffer; contentType: string };
   /** Delay between streamed chunks, in ms (default 0). */
   chunkDelayMs: number;
@@ -292,9 +301,13 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
           ...(fake.imageUsage
             ? {
                 usage: {
-                  ...fake.imageUsage,
+                  input_tokens: fake.imageUsage.input_tokens,
+                  input_tokens_details: fake.imageUsage.input_tokens_details ?? {
+                    text_tokens: fake.imageUsage.input_tokens,
+                    image_tokens: 0,
+                  },
+                  output_tokens: fake.imageUsage.output_tokens,
                   total_tokens: fake.imageUsage.input_tokens + fake.imageUsage.output_tokens,
-                  input_tokens_details: { text_tokens: fake.imageUsage.input_tokens, image_tokens: 0 },
                 },
               }
             : {}),

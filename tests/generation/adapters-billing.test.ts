@@ -3,15 +3,23 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 // Every real adapter through the whole generation path — hold, provider call through the vendor's SDK or
 // HTTP API against a local wire-format fake, stored output, settlement — billed exactly usage × catalog price.
 const setup = await vi.hoisted(async () => {
-  const [{ startFakeAnthropic }, { startFakeGoogle }, { startFakeFlux }, { startFakeElevenLabs }, { startFakeFal }] =
-    await Promise.all([
-      import("../fakes/anthropic-server"),
-      import("../fakes/google-server"),
-      import("../fakes/flux-server"),
-      import("../fakes/elevenlabs-server"),
-      import("../fakes/fal-server"),
-    ]);
+  const [
+    { startFakeAnthropic },
+    { startFakeGoogle },
+    { startFakeFlux },
+    { startFakeElevenLabs },
+    { startFakeFal },
+    { startFakeOpenAI },
+  ] = await Promise.all([
+    import("../fakes/anthropic-server"),
+    import("../fakes/google-server"),
+    import("../fakes/flux-server"),
+    import("../fakes/elevenlabs-server"),
+    import("../fakes/fal-server"),
+    import("../fakes/openai-server"),
+  ]);
   const fakes = {
+    openai: await startFakeOpenAI(),
     anthropic: await startFakeAnthropic(),
     google: await startFakeGoogle(),
     flux: await startFakeFlux(),
@@ -19,6 +27,8 @@ const setup = await vi.hoisted(async () => {
     fal: await startFakeFal(),
   };
   Object.assign(process.env, {
+    OPENAI_API_KEY: "sk-test-billing",
+    OPENAI_BASE_URL: fakes.openai.url,
     ANTHROPIC_API_KEY: "sk-ant-test",
     ANTHROPIC_BASE_URL: fakes.anthropic.url,
     GEMINI_API_KEY: "gemini-test",
@@ -39,6 +49,7 @@ import { prepareMedia, prepareText, runMedia, streamText, type MediaInput } from
 import { checkInvariants, getWalletBalance } from "#app/models/ledger.server";
 import { prisma } from "#app/utils/db.server";
 import { priceOf, type Usage } from "#app/utils/pricing";
+import { ONE_PIXEL_PNG_BASE64 } from "#tests/fakes/openai-server";
 import { createUser, fundWallet } from "#tests/helpers";
 
 const { fakes } = setup;
@@ -111,6 +122,48 @@ describe("billing through every adapter", () => {
   it("Gemini image: per image", async () => {
     const { user, row } = await media("image", { modelId: "google:gemini-2.5-flash-image", prompt: "A kite" });
     await expectBilled(user, row, { usage: { images: 1, inputTokens: 12, outputTokens: 1290 }, cost: 39_000n });
+  });
+
+  it("GPT Image 1 edit: input tokens (prompt and pictures) at the input price, output per image; the hold covered both", async () => {
+    // OpenAI's usage for an edit of two pictures: 38 text tokens and 1,212 picture tokens in, 1,056 out.
+    fakes.openai.imageUsage = {
+      input_tokens: 1_250,
+      input_tokens_details: { text_tokens: 38, image_tokens: 1_212 },
+      output_tokens: 1_056,
+    };
+    const png = new Uint8Array(Buffer.from(ONE_PIXEL_PNG_BASE64, "base64"));
+    const picture = (name: string) => ({ filename: name, bytes: png, mediaType: "image/png" });
+    const prompt = "Make both skies purple";
+    const { user, row } = await media("image", {
+      modelId: "openai:gpt-image-1",
+      prompt,
+      size: "1024x1024",
+      quality: "medium",
+      files: [picture("a.png"), picture("b.png")],
+    });
+    expect(fakes.openai.requests.at(-1)!.path).toBe("/v1/images/edits");
+    // $0.042 for the medium 1024×1024 image + 1,250 input tokens × $10 per million = $0.0545.
+    await expectBilled(user, row, { usage: { images: 1, inputTokens: 1_250, outputTokens: 1_056 }, cost: 54_500n });
+    // The hold: the image, plus a token per byte of prompt (and 8 per message) and 1,600 per picture.
+    const entry = (await getCatalogEntry("openai:gpt-image-1"))!;
+    expect(entry.capabilities.tokensPerImage).toBe(1_600);
+    expect(row.heldAmount).toBe(42_000n + BigInt(8 + prompt.length + 2 * 1_600) * 10n);
+    expect(row.heldAmount).toBeGreaterThanOrEqual(row.cost!);
+    expect(row.uncappedCost).toBeNull();
+
+    // A plain generation bills its prompt's tokens too, and its hold covers them.
+    fakes.openai.imageUsage = { input_tokens: 9, output_tokens: 272 };
+    const plain = await media("image", {
+      modelId: "openai:gpt-image-1",
+      prompt: "A kite",
+      size: "1024x1024",
+      quality: "low",
+    });
+    await expectBilled(plain.user, plain.row, {
+      usage: { images: 1, inputTokens: 9, outputTokens: 272 },
+      cost: 11_090n,
+    });
+    expect(plain.row.heldAmount).toBe(11_000n + BigInt(8 + "A kite".length) * 10n);
   });
 
   it("Veo: per second of video, after polling the long-running operation", async () => {

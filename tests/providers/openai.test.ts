@@ -176,6 +176,43 @@ describe("openai adapter: images and speech", () => {
     expect(fake.requests[1]!.body).toEqual({ model: "dall-e-3", prompt: "A red pixel", response_format: "b64_json" });
   });
 
+  it("edits pictures through /images/edits and reports the input tokens (text and pictures) with the output", async () => {
+    // What OpenAI answers for an edit: the pictures are counted as input image tokens.
+    fake.imageUsage = {
+      input_tokens: 1_250,
+      input_tokens_details: { text_tokens: 38, image_tokens: 1_212 },
+      output_tokens: 1_056,
+    };
+    const png = new Uint8Array(Buffer.from(ONE_PIXEL_PNG_BASE64, "base64"));
+    const result = await openai().image!("gpt-image-1").generate({
+      model: "gpt-image-1",
+      prompt: "Make both skies purple",
+      size: "1024x1024",
+      quality: "medium",
+      images: [
+        { mediaType: "image/png", data: png },
+        { mediaType: "image/png", data: png },
+      ],
+    });
+    expect(result.images).toHaveLength(1);
+    expect(result.usage).toEqual({ images: 1, inputTokens: 1_250, outputTokens: 1_056 });
+    const request = fake.requests[0]!;
+    expect(request).toMatchObject({ method: "POST", path: "/v1/images/edits" });
+    expect(String(request.headers["content-type"])).toMatch(/^multipart\/form-data/);
+    // Both pictures as image[] parts; no response_format (GPT image models refuse it).
+    expect(request.raw.match(/name="image\[\]"; filename="image-\d\.png"/g)).toHaveLength(2);
+    expect(request.raw).toContain("Make both skies purple");
+    expect(request.raw).not.toContain("response_format");
+
+    // Without the details, input_tokens is still the total; without usage (DALL·E), images only.
+    fake.imageUsage = { input_tokens: 20, output_tokens: 272 };
+    const plain = await openai().image!("gpt-image-1").generate({ model: "gpt-image-1", prompt: "A kite" });
+    expect(plain.usage).toEqual({ images: 1, inputTokens: 20, outputTokens: 272 });
+    fake.imageUsage = undefined;
+    const dalle = await openai().image!("dall-e-2").generate({ model: "dall-e-2", prompt: "A kite", images: [] });
+    expect(dalle.usage).toEqual({ images: 1 });
+  });
+
   it("returns the speech bytes as sent, billed per character", async () => {
     const result = await openai().speech!("gpt-4o-mini-tts").generate({
       model: "gpt-4o-mini-tts",
