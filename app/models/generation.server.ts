@@ -182,16 +182,27 @@ type NewGeneration = {
   costCap: bigint | null;
   heldAmount: bigint;
   startedAt?: Date | null;
+  /** Starts a new conversation (with this title) whose id is conversationId, if the row is created. */
+  newConversationTitle?: string | null;
 };
 
+// One statement: the generation and, when it is the first turn, its conversation (created only if the
+// generation is, so a replayed request id leaves no empty chat behind; the foreign key is checked at the
+// end of the statement, when both rows exist).
 const INSERT_GENERATION = {
   name: "generation_insert",
-  text: `INSERT INTO generations (id, user_id, request_id, conversation_id, regenerates_id, compare_group, model_id,
-      model_label, modality, status, prompt, params, cost_cap, held_amount, started_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::"Modality", $10::"GenerationStatus", $11, $12::jsonb, $13::bigint,
-      $14::bigint, $15::timestamptz)
-    ON CONFLICT (user_id, request_id) DO NOTHING
-    RETURNING ${GENERATION_COLUMNS}`,
+  text: `WITH generation AS (
+      INSERT INTO generations (id, user_id, request_id, conversation_id, regenerates_id, compare_group, model_id,
+        model_label, modality, status, prompt, params, cost_cap, held_amount, started_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::"Modality", $10::"GenerationStatus", $11, $12::jsonb, $13::bigint,
+        $14::bigint, $15::timestamptz)
+      ON CONFLICT (user_id, request_id) DO NOTHING
+      RETURNING ${GENERATION_COLUMNS}
+    ), conversation AS (
+      INSERT INTO conversations (id, user_id, title, updated_at)
+      SELECT $4, $2, $16::text, now() FROM generation WHERE $16::text IS NOT NULL
+    )
+    SELECT * FROM generation`,
 };
 
 /** Creates the row, or returns the one this request id already made (replayed = true). */
@@ -212,6 +223,7 @@ async function createOnce(data: NewGeneration): Promise<{ row: Generation; repla
     data.costCap?.toString() ?? null,
     data.heldAmount.toString(),
     data.startedAt ?? null,
+    data.newConversationTitle ?? null,
   ]);
   if (row) return { row: camelRow<Generation>(row), replayed: false };
   const existing = await findByRequestId(data.userId, data.requestId);
@@ -227,16 +239,6 @@ const SET_HOLD = {
 async function attachHold(generationId: string, holdId: string): Promise<Generation> {
   const [row] = await sql(SET_HOLD, [generationId, holdId]);
   return camelRow<Generation>(row!);
-}
-
-const INSERT_CONVERSATION = {
-  name: "conversation_insert",
-  text: "INSERT INTO conversations (id, user_id, title, updated_at) VALUES ($1, $2, $3, now()) RETURNING id",
-};
-
-async function createConversation(userId: string, title: string): Promise<string> {
-  const [row] = await sql<{ id: string }>(INSERT_CONVERSATION, [newId(), userId, title]);
-  return row!.id;
 }
 
 /** Undoes a row whose hold was refused: nothing happened, so nothing is kept. */
@@ -530,9 +532,9 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
     held = estimateText(entry.price, inputTokens, maxOutputTokens);
   }
 
-  if (!conversationId && !input.compareGroup) {
-    conversationId = await createConversation(input.userId, titleFrom(prompt));
-  }
+  // A first turn starts a conversation, created together with the generation row.
+  const newConversationTitle = !conversationId && !input.compareGroup ? titleFrom(prompt) : null;
+  if (newConversationTitle) conversationId = newId();
 
   const { row, replayed } = await createOnce({
     userId: input.userId,
@@ -553,6 +555,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
     costCap: cap,
     heldAmount: held,
     startedAt: new Date(),
+    newConversationTitle,
   });
   if (replayed) return { replayed: true, row };
   try {

@@ -7,7 +7,7 @@ import * as echarts from "echarts/core";
 import { SVGRenderer } from "echarts/renderers";
 import * as LowBalance from "#emails/low-balance";
 import { ensureWallet, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "#app/models/ledger.server";
-import { prisma } from "#app/utils/db.server";
+import { prisma, sql } from "#app/utils/db.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
@@ -304,31 +304,23 @@ export type LowBalanceStatus =
  */
 export async function checkLowBalance(userId: string): Promise<LowBalanceStatus> {
   try {
-    // Available balance of the member's own wallet; a member without a wallet yet has nothing.
-    const available = Prisma.sql`coalesce((SELECT balance - held FROM ledger_accounts
-      WHERE id = ${walletAccountId(userId)} AND user_id = ${userId}), 0)`;
-    const crossed = await prisma.$queryRaw<
-      { email: string; displayName: string; threshold: string; available: string; notifiedAt: Date }[]
-    >`
-      UPDATE users SET low_balance_notified_at = now()
-      WHERE id = ${userId} AND low_balance_threshold IS NOT NULL AND low_balance_notified_at IS NULL
-        AND ${available} < low_balance_threshold
-      RETURNING email, display_name AS "displayName", low_balance_threshold::text AS threshold,
-        (${available})::text AS available, low_balance_notified_at AS "notifiedAt"`;
-    const hit = crossed[0];
-    if (hit) return await sendLowBalanceEmail(userId, hit);
-
-    const rearmed = await prisma.$executeRaw`
-      UPDATE users SET low_balance_notified_at = NULL
-      WHERE id = ${userId} AND low_balance_notified_at IS NOT NULL
-        AND (low_balance_threshold IS NULL OR ${available} >= low_balance_threshold)`;
-    if (rearmed > 0) {
+    // Runs after every charge, so it is one prepared statement on the pool (ADR 0008).
+    const [row] = await sql<{
+      crossed: { email: string; displayName: string; threshold: string; available: string; notifiedAt: string } | null;
+      rearmed: boolean;
+      threshold_set: boolean;
+      notified: boolean;
+    }>(LOW_BALANCE_CHECK, [userId, walletAccountId(userId)]);
+    if (!row) return "off";
+    if (row.crossed) {
+      return await sendLowBalanceEmail(userId, { ...row.crossed, notifiedAt: new Date(row.crossed.notifiedAt) });
+    }
+    if (row.rearmed) {
       logger.info("wallet.low_balance_rearmed", { userId });
       return "rearmed";
     }
-    const settings = await getLowBalanceSettings(userId);
-    if (settings.threshold === null) return "off";
-    return settings.notifiedAt ? "already_notified" : "above";
+    if (!row.threshold_set) return "off";
+    return row.notified ? "already_notified" : "above";
   } catch (error) {
     logger.error("wallet.low_balance_check_failed", {
       userId,
@@ -337,6 +329,33 @@ export async function checkLowBalance(userId: string): Promise<LowBalanceStatus>
     return "error";
   }
 }
+
+// Available balance of the member's own wallet (none yet: 0). At most one of the two UPDATEs matches (one
+// needs notified_at NULL, the other NOT NULL): "crossed" marks the alert as sent by exactly one caller,
+// "rearmed" clears it once the balance is back. The last two columns come from the row as it was before.
+const LOW_BALANCE_CHECK = {
+  name: "wallet_low_balance_check",
+  text: `WITH available AS (
+      SELECT coalesce((SELECT balance - held FROM ledger_accounts WHERE id = $2 AND user_id = $1), 0) AS amount
+    ), crossed AS (
+      UPDATE users SET low_balance_notified_at = now() FROM available
+      WHERE id = $1 AND low_balance_threshold IS NOT NULL AND low_balance_notified_at IS NULL
+        AND available.amount < low_balance_threshold
+      RETURNING email, display_name, low_balance_threshold, available.amount, low_balance_notified_at
+    ), rearmed AS (
+      UPDATE users SET low_balance_notified_at = NULL FROM available
+      WHERE id = $1 AND low_balance_notified_at IS NOT NULL
+        AND (low_balance_threshold IS NULL OR available.amount >= low_balance_threshold)
+      RETURNING id
+    )
+    SELECT
+      (SELECT json_build_object('email', email, 'displayName', display_name, 'threshold', low_balance_threshold::text,
+        'available', amount::text, 'notifiedAt', low_balance_notified_at) FROM crossed) AS crossed,
+      EXISTS (SELECT 1 FROM rearmed) AS rearmed,
+      low_balance_threshold IS NOT NULL AS threshold_set,
+      low_balance_notified_at IS NOT NULL AS notified
+    FROM users WHERE id = $1`,
+};
 
 async function sendLowBalanceEmail(
   userId: string,
