@@ -1,5 +1,6 @@
 import { createElement } from "react";
 import * as ContactReceived from "#emails/contact-received";
+import * as ContactReply from "#emails/contact-reply";
 import { prisma } from "#app/utils/db.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
@@ -66,6 +67,7 @@ export type InboxMessage = {
   createdAt: Date;
   handledAt: Date | null;
   handledBy: string | null;
+  replies: Array<{ id: string; body: string; createdAt: Date; author: string }>;
 };
 
 /** The inbox: every unhandled message (oldest first), then the most recently handled ones. */
@@ -74,14 +76,25 @@ export async function listContactMessages({ handledTake = 50 } = {}): Promise<{
   handled: InboxMessage[];
 }> {
   const [open, handled] = await Promise.all([
-    prisma.contactMessage.findMany({ where: { handledAt: null }, orderBy: { createdAt: "asc" } }),
+    prisma.contactMessage.findMany({
+      where: { handledAt: null },
+      orderBy: { createdAt: "asc" },
+      include: { replies: { orderBy: { createdAt: "asc" } } },
+    }),
     prisma.contactMessage.findMany({
       where: { handledAt: { not: null } },
       orderBy: { handledAt: "desc" },
       take: handledTake,
+      include: { replies: { orderBy: { createdAt: "asc" } } },
     }),
   ]);
-  const handlerIds = [...new Set(handled.map((row) => row.handledById).filter((id): id is string => Boolean(id)))];
+  const handlerIds = [
+    ...new Set(
+      [...open, ...handled]
+        .flatMap((row) => [row.handledById, ...row.replies.map((reply) => reply.authorId)])
+        .filter((id): id is string => Boolean(id)),
+    ),
+  ];
   const handlers = handlerIds.length
     ? await prisma.user.findMany({ where: { id: { in: handlerIds } }, select: { id: true, displayName: true } })
     : [];
@@ -96,6 +109,12 @@ export async function listContactMessages({ handledTake = 50 } = {}): Promise<{
     createdAt: row.createdAt,
     handledAt: row.handledAt,
     handledBy: row.handledById ? (names.get(row.handledById) ?? "(former staff member)") : null,
+    replies: row.replies.map((reply) => ({
+      id: reply.id,
+      body: reply.body,
+      createdAt: reply.createdAt,
+      author: reply.authorId ? (names.get(reply.authorId) ?? "(former staff member)") : "(former staff member)",
+    })),
   });
   return { open: open.map(present), handled: handled.map(present) };
 }
@@ -127,5 +146,62 @@ export async function markContactHandled(id: string, actor: { id: string; ip: st
       tx,
     );
     return "handled" as const;
+  });
+}
+
+export const REPLY_MAX_LENGTH = 5000;
+
+export type ReplyOutcome = { ok: true; replyId: string } | { ok: false; reason: "not_found" | "email_failed" };
+
+/**
+ * Answers a contact message by email from the inbox. The email goes first: only a reply that was sent is
+ * stored, marks the message handled and is audited (ids only, never the text), so a failed send changes
+ * nothing and can simply be retried.
+ */
+export async function replyToContactMessage(
+  id: string,
+  body: string,
+  actor: { id: string; ip: string | null },
+): Promise<ReplyOutcome> {
+  const message = await prisma.contactMessage.findUnique({
+    where: { id },
+    select: { id: true, name: true, email: true, subject: true },
+  });
+  if (!message) return { ok: false, reason: "not_found" };
+  const props = { name: message.name, subject: message.subject, reply: body, appUrl: env.APP_URL };
+  let emailId: string;
+  try {
+    ({ id: emailId } = await sendEmail({
+      to: message.email,
+      subject: ContactReply.subject(props),
+      react: createElement(ContactReply.ContactReplyEmail, props),
+      tag: "contact-reply",
+    }));
+  } catch {
+    // sendEmail has logged the failure (tag and status, no content).
+    return { ok: false, reason: "email_failed" };
+  }
+  return prisma.$transaction(async (tx) => {
+    const reply = await tx.contactReply.create({
+      data: { messageId: id, authorId: actor.id, body, emailId },
+      select: { id: true, createdAt: true },
+    });
+    const handled = await tx.contactMessage.updateMany({
+      where: { id, handledAt: null },
+      data: { handledAt: reply.createdAt, handledById: actor.id },
+    });
+    await audit(
+      {
+        actorId: actor.id,
+        action: "contact.replied",
+        targetType: "contact_message",
+        targetId: id,
+        ip: actor.ip,
+        after: { replyId: reply.id, ...(handled.count > 0 ? { handledAt: reply.createdAt.toISOString() } : {}) },
+      },
+      tx,
+    );
+    logger.info("contact.replied", { contactId: id, replyId: reply.id });
+    return { ok: true as const, replyId: reply.id };
   });
 }

@@ -1,9 +1,18 @@
+import { getFormProps, getTextareaProps, useForm } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
-import { FormMessage, SubmitButton } from "#app/components/forms";
-import { type InboxMessage, listContactMessages, markContactHandled } from "#app/models/contact.server";
+import { ErrorList, FormMessage, SubmitButton } from "#app/components/forms";
+import {
+  type InboxMessage,
+  listContactMessages,
+  markContactHandled,
+  REPLY_MAX_LENGTH,
+  replyToContactMessage,
+} from "#app/models/contact.server";
 import { requireRole } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
 
@@ -25,6 +34,7 @@ function present(row: InboxMessage) {
     createdAt: row.createdAt.toISOString(),
     handledAt: row.handledAt?.toISOString() ?? null,
     handledBy: row.handledBy,
+    replies: row.replies.map((reply) => ({ ...reply, createdAt: reply.createdAt.toISOString() })),
     replyHref: `mailto:${encodeURIComponent(row.email).replace(/%40/g, "@")}?subject=${encodeURIComponent(`Re: ${row.subject}`)}`,
   };
 }
@@ -36,10 +46,43 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { open: inbox.open.map(present), handled: inbox.handled.map(present), done };
 }
 
+const ReplySchema = z.object({
+  intent: z.literal("reply"),
+  id: z.string().min(1),
+  body: z
+    .string({ error: "Write the reply first." })
+    .trim()
+    .min(1, "Write the reply first.")
+    .max(REPLY_MAX_LENGTH, `Keep the reply under ${REPLY_MAX_LENGTH.toLocaleString("en")} characters.`),
+});
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireRole(request, [...STAFF]);
   const form = await request.formData();
   const id = form.get("id");
+  if (form.get("intent") === "reply") {
+    const submission = parseWithZod(form, { schema: ReplySchema });
+    if (submission.status !== "success") {
+      return data({ replyTo: typeof id === "string" ? id : null, result: submission.reply() }, { status: 400 });
+    }
+    const outcome = await replyToContactMessage(submission.value.id, submission.value.body, {
+      id: user.id,
+      ip: clientIp(context),
+    });
+    if (!outcome.ok && outcome.reason === "not_found") throw new Response("Not Found", { status: 404 });
+    if (!outcome.ok) {
+      return data(
+        {
+          replyTo: submission.value.id,
+          result: submission.reply({
+            formErrors: ["The email could not be sent, so nothing was saved. Try again in a moment."],
+          }),
+        },
+        { status: 502 },
+      );
+    }
+    throw redirect("/admin/contact?done=replied");
+  }
   if (form.get("intent") !== "handle" || typeof id !== "string" || !id) {
     return data({ error: "Unknown request." }, { status: 400 });
   }
@@ -49,6 +92,45 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 type Message = ReturnType<typeof present>;
+
+function ReplyForm({ message }: { message: Message }) {
+  const actionData = useActionData<typeof action>();
+  const mine = actionData && "replyTo" in actionData && actionData.replyTo === message.id;
+  const [form, fields] = useForm({
+    id: `reply-${message.id}`,
+    lastResult: mine ? actionData.result : undefined,
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: ReplySchema }),
+    shouldValidate: "onSubmit",
+    shouldRevalidate: "onInput",
+  });
+  return (
+    <details open={Boolean(mine)} className="rounded border border-zinc-200 p-3 dark:border-zinc-800">
+      <summary className="cursor-pointer text-sm font-medium">Reply by email</summary>
+      <Form method="post" className="mt-3 space-y-2" {...getFormProps(form)}>
+        <input type="hidden" name="id" value={message.id} />
+        <label htmlFor={fields.body.id} className="block text-sm font-medium">
+          Reply to {message.name} &lt;{message.email}&gt;
+        </label>
+        <textarea
+          {...getTextareaProps(fields.body)}
+          rows={6}
+          maxLength={REPLY_MAX_LENGTH}
+          className="input w-full"
+          aria-describedby={`${fields.body.descriptionId} ${fields.body.errorId}`}
+        />
+        <p id={fields.body.descriptionId} className="text-xs text-zinc-600 dark:text-zinc-400">
+          Sent from this service&apos;s address with the subject &ldquo;Re: {message.subject}&rdquo;; the original
+          message is not quoted. Sending marks the message handled.
+        </p>
+        <ErrorList id={fields.body.errorId} errors={fields.body.errors} />
+        <FormMessage errors={form.errors} />
+        <SubmitButton className="btn-primary" name="intent" value="reply" pendingText="Sending…">
+          Send reply
+        </SubmitButton>
+      </Form>
+    </details>
+  );
+}
 
 function MessageCard({ message }: { message: Message }) {
   const headingId = `message-${message.id}`;
@@ -65,15 +147,28 @@ function MessageCard({ message }: { message: Message }) {
           </p>
         </header>
         <p className="text-sm whitespace-pre-line">{message.message}</p>
+        {message.replies.length > 0 ? (
+          <ol aria-label="Replies sent" className="space-y-2 border-l-2 border-brand-500 pl-3">
+            {message.replies.map((reply) => (
+              <li key={reply.id} className="text-sm">
+                <p className="text-zinc-600 dark:text-zinc-400">
+                  Reply by {reply.author} · {formatDate(reply.createdAt)}
+                </p>
+                <p className="whitespace-pre-line">{reply.body}</p>
+              </li>
+            ))}
+          </ol>
+        ) : null}
         {message.handledAt ? (
           <p className="text-sm text-emerald-800 dark:text-emerald-300">
             Handled {formatDate(message.handledAt)}
             {message.handledBy ? ` by ${message.handledBy}` : ""}
           </p>
         ) : null}
+        <ReplyForm message={message} />
         <div className="flex flex-wrap gap-3">
           <a className="btn-secondary" href={message.replyHref}>
-            Reply by email
+            Write from your own mailbox
           </a>
           {message.handledAt ? null : (
             <Form method="post">
@@ -96,10 +191,12 @@ export default function AdminContact() {
       <div>
         <h1 className="text-2xl font-bold">Contact messages</h1>
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-          Reply from your own mailbox, then mark the message handled. Marking is recorded in the audit log.
+          Reply here by email (the message is then marked handled), or write from your own mailbox and mark it handled.
+          Replies and markings are recorded in the audit log.
         </p>
       </div>
       {done === "handled" ? <FormMessage tone="success" errors={["Marked as handled."]} /> : null}
+      {done === "replied" ? <FormMessage tone="success" errors={["Reply sent; the message is handled."]} /> : null}
       {done === "already_handled" ? (
         <FormMessage tone="success" errors={["Someone else had already marked that message handled."]} />
       ) : null}
