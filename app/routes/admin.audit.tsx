@@ -3,10 +3,9 @@ import { Form, Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { type AuditFilters, listAuditEvents } from "#app/models/admin-members.server";
 import { requireRole } from "#app/utils/auth.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Audit log — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
 
 const FILTER_KEYS = ["action", "actor", "target", "from", "to"] as const;
 
@@ -34,7 +33,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     events: list.items.map((item) => ({
       ...item,
       createdAt: item.createdAt.toISOString(),
-      when: `${dateFormat.format(item.createdAt)} UTC`,
+      when: `${formatDateTime(item.createdAt, { seconds: true })}`,
       href: targetHref(item.targetType, item.targetId),
     })),
   };

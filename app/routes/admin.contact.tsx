@@ -15,13 +15,11 @@ import {
 } from "#app/models/contact.server";
 import { requireRole } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Contact messages — Admin — AI Wallet" }];
 
 const STAFF = ["admin", "support"] as const;
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const formatDate = (iso: string) => `${dateFormat.format(new Date(iso))} UTC`;
 
 function present(row: InboxMessage) {
   return {
@@ -143,7 +141,7 @@ function MessageCard({ message }: { message: Message }) {
           </h3>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
             From {message.name} &lt;{message.email}&gt;
-            {message.fromMember ? " · member" : " · visitor"} · {formatDate(message.createdAt)}
+            {message.fromMember ? " · member" : " · visitor"} · {formatDateTime(message.createdAt)}
           </p>
         </header>
         <p className="text-sm whitespace-pre-line">{message.message}</p>
@@ -152,7 +150,7 @@ function MessageCard({ message }: { message: Message }) {
             {message.replies.map((reply) => (
               <li key={reply.id} className="text-sm">
                 <p className="text-zinc-600 dark:text-zinc-400">
-                  Reply by {reply.author} · {formatDate(reply.createdAt)}
+                  Reply by {reply.author} · {formatDateTime(reply.createdAt)}
                 </p>
                 <p className="whitespace-pre-line">{reply.body}</p>
               </li>
@@ -161,7 +159,7 @@ function MessageCard({ message }: { message: Message }) {
         ) : null}
         {message.handledAt ? (
           <p className="text-sm text-emerald-800 dark:text-emerald-300">
-            Handled {formatDate(message.handledAt)}
+            Handled {formatDateTime(message.handledAt)}
             {message.handledBy ? ` by ${message.handledBy}` : ""}
           </p>
         ) : null}

@@ -5,6 +5,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { getLedgerAccount } from "#app/models/admin-reports.server";
 import { requireRole } from "#app/utils/auth.server";
 import { formatMoney } from "#app/utils/money";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Ledger account — Admin — AI Wallet" }];
 
@@ -18,8 +19,6 @@ const cursor = z
   .optional()
   .catch(undefined);
 const SearchSchema = z.object({ before: cursor, after: cursor });
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
 
 function signedMoney(micros: bigint, currency: string) {
   if (micros === 0n) return formatMoney(0n, currency);
@@ -42,7 +41,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       label: found.label,
       currency: account.currency,
       allowNegative: account.allowNegative,
-      createdAt: `${dateFormat.format(account.createdAt)} UTC`,
+      createdAt: `${formatDateTime(account.createdAt, { seconds: true })}`,
       owner: account.user
         ? { id: account.user.id, displayName: account.user.displayName, email: account.user.email }
         : null,
@@ -55,7 +54,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     entries: found.entries.map((entry) => ({
       id: entry.id.toString(),
       iso: entry.createdAt.toISOString(),
-      date: `${dateFormat.format(entry.createdAt)} UTC`,
+      date: `${formatDateTime(entry.createdAt, { seconds: true })}`,
       transferId: entry.transfer.id,
       kind: entry.transfer.kind,
       description: entry.transfer.description,

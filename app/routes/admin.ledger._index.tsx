@@ -6,6 +6,7 @@ import { listLedgerAccounts, platformAccountLabel, runInvariantCheck } from "#ap
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Ledger — Admin — AI Wallet" }];
 
@@ -20,8 +21,6 @@ const SearchSchema = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).optional().catch(undefined),
   check: z.literal("1").optional().catch(undefined),
 });
-
-const timeFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireRole(request, ["admin", "support"]);
@@ -59,7 +58,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     check: check
       ? {
           ok: check.ok,
-          ranAt: `${timeFormat.format(check.ranAt)} UTC`,
+          ranAt: formatDateTime(check.ranAt, { seconds: true }),
           failed: check.results.filter((result) => !result.ok).length,
           results: check.results,
         }

@@ -6,13 +6,11 @@ import { getLedgerTransfer } from "#app/models/admin-reports.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Ledger transfer — Admin — AI Wallet" }];
 
 const ParamsSchema = z.object({ id: z.string().min(1).max(200) });
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
-const formatDate = (date: Date) => `${dateFormat.format(date)} UTC`;
 
 function signedMoney(micros: bigint, currency: string) {
   if (micros === 0n) return formatMoney(0n, currency);
@@ -24,7 +22,7 @@ const related = (transfer: Related) => ({
   id: transfer.id,
   kind: transfer.kind,
   description: transfer.description,
-  createdAt: formatDate(transfer.createdAt),
+  createdAt: formatDateTime(transfer.createdAt),
 });
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
@@ -41,7 +39,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       idempotencyKey: transfer.idempotencyKey,
       description: transfer.description,
       metadata: JSON.stringify(transfer.metadata, null, 2),
-      createdAt: formatDate(transfer.createdAt),
+      createdAt: formatDateTime(transfer.createdAt),
       iso: transfer.createdAt.toISOString(),
     },
     reverses: transfer.reverses ? related(transfer.reverses) : null,

@@ -17,11 +17,11 @@ import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney, parseAmount } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Member — Admin — AI Wallet" }];
 
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const formatDate = (iso: string | null) => (iso ? `${dateFormat.format(new Date(iso))} UTC` : "—");
+const formatDate = (iso: string | null) => (iso ? formatDateTime(iso) : "—");
 
 // Shared by the browser (instant feedback) and the server; the model checks the same rules again.
 function adjustSchema(currency: string, maxReason: number) {

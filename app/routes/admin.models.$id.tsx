@@ -152,7 +152,7 @@ export default function EditModel() {
         </Link>
       </p>
       <h1 className="mt-2 text-2xl font-semibold">{entry.label}</h1>
-      <p className="text-sm break-all text-zinc-600 dark:text-zinc-400">
+      <p className="text-sm [overflow-wrap:anywhere] text-zinc-600 dark:text-zinc-400">
         {entry.id} · now {priceText}
       </p>
       <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>

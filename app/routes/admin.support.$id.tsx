@@ -14,10 +14,9 @@ import { formatExpiry, timeLeft } from "#app/components/support-access";
 import { getGenerationForSupport } from "#app/models/support-access.server";
 import { requireRole } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Generation — Support access — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
 
 // One member's generation, as the member sees it in their history, while (and only while) the member's
 // grant covers it. No grant, an expired or revoked one, or a deleted generation: 404, as for an id that
@@ -43,7 +42,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     modelLabel: row.modelLabel,
     status: row.status,
     createdIso: row.createdAt.toISOString(),
-    created: `${dateFormat.format(row.createdAt)} UTC`,
+    created: `${formatDateTime(row.createdAt, { seconds: true })}`,
     prompt: row.prompt,
     outputText: row.outputText,
     outcome: row.outcome,

@@ -5,10 +5,9 @@ import { MODALITY_LABEL } from "#app/components/generation-output";
 import { formatExpiry, timeLeft } from "#app/components/support-access";
 import { listActiveGrantsForStaff } from "#app/models/support-access.server";
 import { requireRole } from "#app/utils/auth.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Support access — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
 // The grants members have given: who, what (one generation or the whole history), until when. No content
 // here; opening a generation (or a member's list) is what is audited.
@@ -21,7 +20,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       id: grant.id,
       member: grant.member,
       scope: grant.generation
-        ? `One generation: ${MODALITY_LABEL[grant.generation.modality]} · ${grant.generation.modelLabel}, ${dateFormat.format(grant.generation.createdAt)} UTC`
+        ? `One generation: ${MODALITY_LABEL[grant.generation.modality]} · ${grant.generation.modelLabel}, ${formatDateTime(grant.generation.createdAt)}`
         : "Whole history",
       href: grant.generation
         ? `/admin/support/${encodeURIComponent(grant.generation.id)}`

@@ -6,10 +6,9 @@ import { formatExpiry, timeLeft } from "#app/components/support-access";
 import { listGenerationsForSupport } from "#app/models/support-access.server";
 import { requireRole } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Member history — Support access — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
 // A member's generations, while the member's whole-history grant runs: model, kind, status and date only;
 // the content is on each generation's page. Without such a grant: 404. Each listing is audited
@@ -36,7 +35,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       modelLabel: item.modelLabel,
       status: item.status,
       createdIso: item.createdAt.toISOString(),
-      created: `${dateFormat.format(item.createdAt)} UTC`,
+      created: `${formatDateTime(item.createdAt)}`,
     })),
   };
 }

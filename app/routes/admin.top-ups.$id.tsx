@@ -20,11 +20,9 @@ import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney, microsToDecimalString, parseAmount } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Manual top-up — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const formatDate = (iso: string) => `${dateFormat.format(new Date(iso))} UTC`;
 
 // Shared by the browser (instant feedback) and the server; the model checks the same rules again.
 // Values from server modules reach the browser through the loader (a .server import is empty there).
@@ -303,7 +301,7 @@ export default function AdminTopUp() {
         <div>
           <h1 className="text-2xl font-bold">{topUp.claimed}</h1>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
-            {topUp.method} · sent <time dateTime={topUp.createdAt}>{formatDate(topUp.createdAt)}</time>
+            {topUp.method} · sent <time dateTime={topUp.createdAt}>{formatDateTime(topUp.createdAt)}</time>
           </p>
         </div>
         <span
@@ -358,7 +356,7 @@ export default function AdminTopUp() {
             <>
               <dt className="text-zinc-600 dark:text-zinc-400">Decided</dt>
               <dd>
-                <time dateTime={topUp.decidedAt}>{formatDate(topUp.decidedAt)}</time>
+                <time dateTime={topUp.decidedAt}>{formatDateTime(topUp.decidedAt)}</time>
                 {topUp.decidedBy ? ` by ${topUp.decidedBy}` : ""}
               </dd>
             </>
@@ -425,7 +423,7 @@ export default function AdminTopUp() {
                 <span>
                   <span className="font-semibold">{row.claimed}</span> · {row.memberName} ({row.memberEmail}) ·{" "}
                   <span className="capitalize">{row.status}</span> ·{" "}
-                  <time dateTime={row.createdAt}>{formatDate(row.createdAt)}</time>
+                  <time dateTime={row.createdAt}>{formatDateTime(row.createdAt)}</time>
                 </span>
                 <Link to={`/admin/top-ups/${row.id}`} className="link">
                   Open

@@ -6,11 +6,9 @@ import { type AdminTopUp, getDecisionSummary, listQueue } from "#app/models/manu
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Manual top-ups — Admin — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const formatDate = (iso: string) => `${dateFormat.format(new Date(iso))} UTC`;
 
 function present(row: AdminTopUp) {
   const currency = env.WALLET_CURRENCY;
@@ -92,7 +90,7 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
         <div>
           <p className="text-xl font-bold">{row.claimed}</p>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
-            {row.method} · <time dateTime={row.createdAt}>{formatDate(row.createdAt)}</time>
+            {row.method} · <time dateTime={row.createdAt}>{formatDateTime(row.createdAt)}</time>
           </p>
         </div>
         <div className="flex flex-wrap gap-1">
@@ -121,7 +119,7 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
           <>
             <dt className="text-zinc-600 dark:text-zinc-400">Decided</dt>
             <dd>
-              <time dateTime={row.decidedAt}>{formatDate(row.decidedAt)}</time>
+              <time dateTime={row.decidedAt}>{formatDateTime(row.decidedAt)}</time>
               {row.decidedBy ? ` by ${row.decidedBy}` : ""}
             </dd>
           </>

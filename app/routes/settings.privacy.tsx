@@ -40,6 +40,7 @@ import { formatMoney } from "#app/utils/money";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
 import { clientIp } from "#app/utils/request.server";
 import { CurrentPasswordSchema } from "#app/utils/validation";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Privacy & data · Settings · AI Wallet" }];
 
@@ -216,20 +217,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   return redirect("/?accountDeleted=1", { headers: { "Set-Cookie": blankSessionCookie() } });
 }
 
-function formatDate(iso: string) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
 
 function ExportStatus({ latest }: { latest: ReturnType<typeof useLoaderData<typeof loader>>["latestExport"] }) {
   if (!latest) return null;
-  const asked = formatDate(latest.createdAt);
+  const asked = formatDateTime(latest.createdAt);
   switch (latest.status) {
     case "pending":
       return <p className="text-sm">{`Your export asked on ${asked} is being prepared. We will email you a link.`}</p>;
     case "ready":
       return (
         <p className="text-sm">
-          {`Your export is ready: open the link we emailed you${latest.expiresAt ? ` before ${formatDate(latest.expiresAt)}` : ""}.`}
+          {`Your export is ready: open the link we emailed you${latest.expiresAt ? ` before ${formatDateTime(latest.expiresAt)}` : ""}.`}
         </p>
       );
     case "downloaded":
@@ -256,7 +255,10 @@ export default function PrivacySettings() {
     id: "delete-account",
     lastResult: actionData?.delete,
     onValidate: ({ formData }) => parseWithZod(formData, { schema: deleteSchema(loaderData.hasPassword) }),
-    shouldValidate: "onBlur",
+    // Checked on submit only: re-checking on blur would remove a server error ("not your password") just as
+    // the member clicks the button, moving the button from under the pointer so the click is lost.
+    shouldValidate: "onSubmit",
+    shouldRevalidate: "onSubmit",
   });
   const pending = loaderData.latestExport?.status === "pending";
   return (
@@ -350,8 +352,8 @@ export default function PrivacySettings() {
             <ul className="ml-5 list-disc">
               <li>your email address, name, phone number and country;</li>
               <li>
-                the prompts, outputs and settings of your {loaderData.generations} generations, and your{" "}
-                {loaderData.files} files (outputs, attachments, receipts);
+                the prompts, outputs and settings of your {plural(loaderData.generations, "generation", "generations")},
+                and your {plural(loaderData.files, "file", "files")} (outputs, attachments, receipts);
               </li>
               <li>your conversations, data exports, sessions and password;</li>
               <li>the sender numbers and references of your manual top-ups, and your name in messages you sent us.</li>

@@ -3,11 +3,11 @@ import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { listSecurityEvents } from "#app/models/account.server";
 import { requireUser } from "#app/utils/auth.server";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "Security · Settings · AI Wallet" }];
 
 // Formatted on the server, in UTC, so the page reads the same before and after hydration.
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
@@ -24,7 +24,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       actor: item.actor,
       ip: item.ip,
       createdAt: item.createdAt.toISOString(),
-      when: `${dateFormat.format(item.createdAt)} UTC`,
+      when: `${formatDateTime(item.createdAt)}`,
     })),
   };
 }

@@ -9,6 +9,7 @@ import { listSessions } from "#app/models/session.server";
 import { requireSession } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
 import { describeUserAgent } from "#app/utils/user-agent";
+import { formatDateTime } from "#app/utils/dates";
 
 const ActionSchema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("revoke"), sessionId: z.string().regex(/^[0-9a-f]{64}$/) }),
@@ -48,10 +49,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   return { message: "That session was signed out." };
 }
 
-function formatDate(iso: string) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
 export default function SessionsSettings() {
   const { sessions } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
@@ -80,8 +77,9 @@ export default function SessionsSettings() {
                 ) : null}
               </p>
               <p className="text-sm text-zinc-600 dark:text-zinc-400">
-                IP {session.ip} · last seen <time dateTime={session.lastSeenAt}>{formatDate(session.lastSeenAt)}</time>{" "}
-                · signed in <time dateTime={session.createdAt}>{formatDate(session.createdAt)}</time>
+                IP {session.ip} · last seen{" "}
+                <time dateTime={session.lastSeenAt}>{formatDateTime(session.lastSeenAt)}</time> · signed in{" "}
+                <time dateTime={session.createdAt}>{formatDateTime(session.createdAt)}</time>
               </p>
             </div>
             {session.current ? null : (

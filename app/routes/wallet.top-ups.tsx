@@ -6,11 +6,9 @@ import { getMemberTopUp, listMemberTopUps, type MemberTopUp } from "#app/models/
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { formatDateTime } from "#app/utils/dates";
 
 export const meta: MetaFunction = () => [{ title: "My manual top-ups — AI Wallet" }];
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const formatDate = (iso: string) => `${dateFormat.format(new Date(iso))} UTC`;
 
 function present(row: MemberTopUp) {
   const currency = env.WALLET_CURRENCY;
@@ -70,7 +68,7 @@ function TopUpCard({ topUp, highlight }: { topUp: Row; highlight: boolean }) {
         <div>
           <p className="text-lg font-semibold">{topUp.claimed}</p>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
-            {topUp.method} · <time dateTime={topUp.createdAt}>{formatDate(topUp.createdAt)}</time>
+            {topUp.method} · <time dateTime={topUp.createdAt}>{formatDateTime(topUp.createdAt)}</time>
           </p>
         </div>
         <StatusBadge status={topUp.status} creditPending={topUp.creditPending} />
@@ -95,7 +93,7 @@ function TopUpCard({ topUp, highlight }: { topUp: Row; highlight: boolean }) {
           <>
             <dt className="text-zinc-600 dark:text-zinc-400">Decided</dt>
             <dd>
-              <time dateTime={topUp.decidedAt}>{formatDate(topUp.decidedAt)}</time>
+              <time dateTime={topUp.decidedAt}>{formatDateTime(topUp.decidedAt)}</time>
             </dd>
           </>
         ) : null}
