@@ -15,6 +15,7 @@ function targetHref(targetType: string | null, targetId: string | null) {
   if (targetType === "user") return `/admin/members/${encodeURIComponent(targetId)}`;
   if (targetType === "manual_top_up") return `/admin/top-ups/${encodeURIComponent(targetId)}`;
   if (targetType === "catalog_model") return `/admin/models/${encodeURIComponent(targetId)}`;
+  if (targetType === "contact_message") return "/admin/contact";
   return null;
 }
 
