@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import type { IncomingHttpHeaders } from "node:http";
 import path from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -28,7 +28,15 @@ const setup = await vi.hoisted(async () => {
 import { loader as fileLoader } from "#app/routes/files.$id";
 import { parseEnv } from "#app/utils/env.server";
 import { prisma } from "#app/utils/db.server";
-import { EMPTY_SHA256, S3Error, signV4, uriEncode, canonicalQueryString } from "#app/utils/s3.server";
+import {
+  DEFAULT_PART_SIZE,
+  EMPTY_SHA256,
+  MIN_PART_SIZE,
+  S3Error,
+  signV4,
+  uriEncode,
+  canonicalQueryString,
+} from "#app/utils/s3.server";
 import {
   createLocalDiskStorage,
   createS3Storage,
@@ -61,6 +69,49 @@ const s3Settings = () => ({
 async function bytesOf(stream: ReadableStream<Uint8Array>) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
+
+const MiB = 1024 * 1024;
+
+/** `bytes` as an async generator of odd-sized chunks (so parts never line up with them). */
+async function* chunked(bytes: Uint8Array, size = 700_001) {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+/** `bytes` as a web stream of chunks, pulled one at a time. */
+function webStream(bytes: Uint8Array, size = 65_536) {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + size));
+      offset += size;
+    },
+  });
+}
+
+/** Yields `before` bytes, then fails, as a storage read cut off mid-way would; records that it was closed. */
+function failingSource(before: number) {
+  const state = { closed: false };
+  async function* source() {
+    try {
+      yield new Uint8Array(before).fill(1);
+      throw new Error("source broke");
+    } finally {
+      state.closed = true;
+    }
+  }
+  return { source: source(), state };
+}
+
+/** Every file under `dir`, recursively, relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)));
+}
+
+const sameBytes = (a: Uint8Array | Buffer, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "Example: GET Object".
 const AWS_EXAMPLE = {
@@ -233,11 +284,86 @@ describe.each(backends)("FileStorage contract: %s", (_name, makeStorage) => {
     expect((await bytesOf(object!.stream)).byteLength).toBe(0);
   });
 
+  it("streams bytes in from a web stream or an async iterable, giving back the same bytes and size", async () => {
+    const storage = await makeStorage();
+    const bytes = new Uint8Array(randomBytes(1_000_003));
+    const fromWeb = newStorageKey();
+    expect(await storage.putStream(fromWeb, webStream(bytes), "application/zip")).toEqual({ size: bytes.byteLength });
+    const fromIterable = newStorageKey();
+    expect(await storage.putStream(fromIterable, chunked(bytes), "application/zip")).toEqual({
+      size: bytes.byteLength,
+    });
+    for (const key of [fromWeb, fromIterable]) {
+      const object = await storage.get(key);
+      expect(object?.size).toBe(bytes.byteLength);
+      expect(sameBytes(await bytesOf(object!.stream), bytes)).toBe(true);
+    }
+    const empty = newStorageKey();
+    expect(await storage.putStream(empty, chunked(new Uint8Array()), "text/plain")).toEqual({ size: 0 });
+    expect((await storage.get(empty))?.size).toBe(0);
+  });
+
+  it("putStream refuses to overwrite an existing object, keeping the first bytes", async () => {
+    const storage = await makeStorage();
+    const key = newStorageKey();
+    await storage.put(key, new TextEncoder().encode("first"), "text/plain");
+    await expect(storage.putStream(key, webStream(new TextEncoder().encode("second")), "text/plain")).rejects.toThrow();
+    expect(new TextDecoder().decode(await bytesOf((await storage.get(key))!.stream))).toBe("first");
+  });
+
+  it("putStream stores nothing when the source fails, and closes the source", async () => {
+    const storage = await makeStorage();
+    const key = newStorageKey();
+    const { source, state } = failingSource(100_000);
+    await expect(storage.putStream(key, source, "application/zip")).rejects.toThrow("source broke");
+    expect(state.closed).toBe(true);
+    expect(await storage.get(key)).toBeNull();
+  });
+
   it("rejects keys that are not storage keys", async () => {
     const storage = await makeStorage();
+    await expect(storage.putStream("../escape", chunked(new Uint8Array([1])), "text/plain")).rejects.toThrow(
+      "invalid key",
+    );
     await expect(storage.put("../escape", new Uint8Array([1]), "text/plain")).rejects.toThrow("invalid key");
     await expect(storage.get("A".repeat(32))).rejects.toThrow("invalid key");
     await expect(storage.delete("a/b")).rejects.toThrow("invalid key");
+  });
+});
+
+describe("local disk putStream", () => {
+  it("writes a private file, and leaves no temporary file when the source fails or the key exists", async () => {
+    const root = await mkdtemp(path.join(scratch, "stream-"));
+    const storage = createLocalDiskStorage(root);
+    const key = newStorageKey();
+    const bytes = new Uint8Array(randomBytes(300_000));
+    await storage.putStream(key, chunked(bytes, 4096), "application/zip");
+    const target = path.join(root, key.slice(0, 2), key);
+    expect((await stat(target)).mode & 0o777).toBe(0o600);
+    expect(await filesUnder(root)).toEqual([path.join(key.slice(0, 2), key)]);
+
+    // A source that breaks after some bytes were written: the temporary file goes, nothing takes the key.
+    const broken = newStorageKey();
+    await expect(storage.putStream(broken, failingSource(200_000).source, "application/zip")).rejects.toThrow(
+      "source broke",
+    );
+    // Same folder as the first key, so a leftover .tmp would show next to it.
+    const sibling = key.slice(0, 2) + broken.slice(2);
+    await expect(storage.putStream(sibling, failingSource(200_000).source, "application/zip")).rejects.toThrow(
+      "source broke",
+    );
+    // An existing key: refused before the source is read, which is cancelled; the first bytes intact.
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(4096)),
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    await expect(storage.putStream(key, endless, "application/zip")).rejects.toMatchObject({ code: "EEXIST" });
+    expect(cancelled).toBe(true);
+    expect(await filesUnder(root)).toEqual([path.join(key.slice(0, 2), key)]);
+    expect(sameBytes(await bytesOf((await storage.get(key))!.stream), bytes)).toBe(true);
   });
 });
 
@@ -373,6 +499,125 @@ describe("S3 backend", () => {
     const object = await storage.get(newStorageKey(), { start: 3, end: 9 });
     expect(object?.size).toBe(16);
     expect(new TextDecoder().decode(await bytesOf(object!.stream))).toBe("3456789");
+  });
+});
+
+describe("S3 putStream", () => {
+  const isPart = (request: { method: string; url: string }) =>
+    request.method === "PUT" && request.url.includes("partNumber=");
+  const calls = () =>
+    fake.requests.map((request) => {
+      const query = new URLSearchParams(request.url.split("?")[1] ?? "");
+      if (request.method === "POST" && query.has("uploads")) return "CreateMultipartUpload";
+      if (isPart(request)) return `UploadPart ${query.get("partNumber")}`;
+      if (request.method === "POST" && query.has("uploadId")) return "CompleteMultipartUpload";
+      if (request.method === "DELETE" && query.has("uploadId")) return "AbortMultipartUpload";
+      return `${request.method} object`;
+    });
+
+  it("sends a stream under one part as a single conditional PutObject", async () => {
+    const storage = createS3Storage({ ...s3Settings(), prefix: "small" });
+    const key = newStorageKey();
+    const bytes = new Uint8Array(randomBytes(MIN_PART_SIZE - 1));
+    expect(await storage.putStream(key, chunked(bytes), "application/zip")).toEqual({ size: bytes.byteLength });
+    expect(calls()).toEqual(["PUT object"]);
+    expect(fake.requests[0]!.headers["if-none-match"]).toBe("*");
+    expect(fake.objects.get(`small/${key}`)?.contentType).toBe("application/zip");
+    expect(sameBytes(fake.objects.get(`small/${key}`)!.bytes, bytes)).toBe(true);
+  });
+
+  it("sends a bigger stream as a signed multipart upload: full parts, a shorter last one, a conditional completion", async () => {
+    const storage = createS3Storage({ ...s3Settings(), prefix: "big" });
+    const key = newStorageKey();
+    const bytes = new Uint8Array(randomBytes(2 * DEFAULT_PART_SIZE + 123_457));
+    expect(await storage.putStream(key, chunked(bytes), "application/zip")).toEqual({ size: bytes.byteLength });
+    expect(calls()).toEqual([
+      "CreateMultipartUpload",
+      "UploadPart 1",
+      "UploadPart 2",
+      "UploadPart 3",
+      "CompleteMultipartUpload",
+    ]);
+    expect(fake.requests.filter(isPart).map((request) => request.bodyLength)).toEqual([
+      DEFAULT_PART_SIZE,
+      DEFAULT_PART_SIZE,
+      123_457,
+    ]);
+    const [create, , , , complete] = fake.requests;
+    expect(create!.url).toBe(`/${fake.bucket}/big/${key}?uploads=`);
+    expect(create!.headers["content-type"]).toBe("application/zip");
+    expect(complete!.headers["if-none-match"]).toBe("*");
+    expect(complete!.headers.authorization).toMatch(/SignedHeaders=content-length;content-type;host;if-none-match;/);
+    const stored = fake.objects.get(`big/${key}`);
+    expect(stored?.contentType).toBe("application/zip");
+    expect(sameBytes(stored!.bytes, bytes)).toBe(true);
+    expect(fake.uploads.size).toBe(0);
+    // Read back through the client too.
+    expect(sameBytes(await bytesOf((await storage.get(key))!.stream), bytes)).toBe(true);
+  });
+
+  it("aborts the multipart upload when the source fails mid-way: no object, no parts left", async () => {
+    const storage = createS3Storage(s3Settings());
+    const key = newStorageKey();
+    const { source, state } = failingSource(DEFAULT_PART_SIZE + 1000);
+    await expect(storage.putStream(key, source, "application/zip")).rejects.toThrow("source broke");
+    expect(state.closed).toBe(true);
+    expect(calls()).toEqual(["CreateMultipartUpload", "UploadPart 1", "AbortMultipartUpload"]);
+    expect(fake.objects.size).toBe(0);
+    expect(fake.uploads.size).toBe(0);
+  });
+
+  it("refuses to complete a multipart upload over an existing object (412), aborting it and keeping the first bytes", async () => {
+    const storage = createS3Storage(s3Settings());
+    const key = newStorageKey();
+    await storage.put(key, new TextEncoder().encode("first"), "text/plain");
+    const error = await storage
+      .putStream(key, chunked(new Uint8Array(DEFAULT_PART_SIZE + 10)), "application/zip")
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ operation: "CompleteMultipartUpload", status: 412, code: "PreconditionFailed" });
+    expect(calls().at(-1)).toBe("AbortMultipartUpload");
+    expect(fake.uploads.size).toBe(0);
+    expect(fake.objects.get(key)?.bytes.toString()).toBe("first");
+  });
+
+  it("is refused parts under 5 MiB but the last (EntityTooSmall), and aborts", async () => {
+    const storage = createS3Storage({ ...s3Settings(), partSize: MiB });
+    const key = newStorageKey();
+    const error = await storage
+      .putStream(key, chunked(new Uint8Array(randomBytes(2 * MiB + 1))), "application/zip")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3Error);
+    expect(error).toMatchObject({ operation: "CompleteMultipartUpload", status: 400, code: "EntityTooSmall" });
+    expect(calls()).toEqual([
+      "CreateMultipartUpload",
+      "UploadPart 1",
+      "UploadPart 2",
+      "UploadPart 3",
+      "CompleteMultipartUpload",
+      "AbortMultipartUpload",
+    ]);
+    expect(fake.uploads.size).toBe(0);
+    expect(fake.objects.size).toBe(0);
+  });
+
+  it("treats a 200 CompleteMultipartUpload whose body is an error as a failure", async () => {
+    // S3 answers 200 before it has finished assembling; a failure then arrives in the body.
+    const storage = createS3Storage({
+      ...s3Settings(),
+      fetch: (async (input: URL | RequestInfo, init?: RequestInit) => {
+        if (init?.method === "POST" && String(input).includes("uploadId=")) {
+          return new Response('<?xml version="1.0"?>\n<Error><Code>InternalError</Code></Error>', { status: 200 });
+        }
+        return fetch(input, init);
+      }) as typeof fetch,
+    });
+    const key = newStorageKey();
+    await expect(
+      storage.putStream(key, chunked(new Uint8Array(DEFAULT_PART_SIZE + 1)), "application/zip"),
+    ).rejects.toThrow("S3 CompleteMultipartUpload failed: 200 InternalError");
+    expect(calls().at(-1)).toBe("AbortMultipartUpload");
+    expect(fake.uploads.size).toBe(0);
+    expect(fake.objects.size).toBe(0);
   });
 });
 

@@ -1,10 +1,11 @@
 import type PgBoss from "pg-boss";
-import { buildExport, markExportFailed } from "#app/models/data-rights.server";
+import { type BuildExportOptions, buildExport, markExportFailed } from "#app/models/data-rights.server";
 import { startedBoss } from "#app/utils/jobs.server";
 import { logger } from "#app/utils/logger.server";
 
 // Data exports are built here, not in the request: collecting a member's files and zipping them can take
-// a while. The job carries only the export id; everything else is read from the database when it runs.
+// a while (the archive streams from storage to storage, so a big one costs time, not memory). The job
+// carries only the export id; everything else is read from the database when it runs.
 
 export const EXPORT_QUEUE = "data-export";
 
@@ -32,10 +33,16 @@ export async function enqueueExport(exportId: string) {
   await boss.send(EXPORT_QUEUE, { exportId } satisfies Payload);
 }
 
-/** One attempt; on the last failed attempt the export is marked failed so the member can ask again. */
-export async function runExportJob(exportId: string, { lastAttempt = false } = {}) {
+/**
+ * One attempt; on the last failed attempt the export is marked failed so the member can ask again. A
+ * failed attempt leaves no archive behind (storage's putStream removes or aborts a partial write).
+ */
+export async function runExportJob(
+  exportId: string,
+  { lastAttempt = false, ...options }: { lastAttempt?: boolean } & BuildExportOptions = {},
+) {
   try {
-    return await buildExport(exportId);
+    return await buildExport(exportId, new Date(), options);
   } catch (error) {
     if (lastAttempt) await markExportFailed(exportId);
     throw error;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createElement } from "react";
 import type { DataExportStatus, Prisma } from "@prisma/client";
-import { zipSync, type Zippable } from "fflate";
+import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import * as AccountDeleted from "#emails/account-deleted";
 import * as ExportReady from "#emails/export-ready";
 import { prisma } from "#app/utils/db.server";
@@ -11,7 +11,7 @@ import { extensionFor } from "#app/utils/file-type.server";
 import { logger } from "#app/utils/logger.server";
 import { microsToDecimalString } from "#app/utils/money";
 import { verifyPassword } from "#app/utils/password.server";
-import { getStorage, newStorageKey, readAllBytes } from "#app/utils/storage.server";
+import { chunksOf, type FileStorage, getStorage, newStorageKey } from "#app/utils/storage.server";
 import { audit } from "./audit.server";
 import { getWalletBalance, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "./ledger.server";
 import { revokeAllGrants } from "./support-access.server";
@@ -24,10 +24,10 @@ import { describeMovement } from "./wallet.server";
 /** How long a ready archive can be downloaded. */
 export const EXPORT_TTL_DAYS = 7;
 /**
- * The archive is built in memory (fflate zipSync): the member's files may add up to this much. A bigger
- * archive fails with a clear message; streaming it (fflate's Zip + a multipart upload) is the next step.
+ * The largest archive (EXPORT_MAX_BYTES, about 2 GB by default; the settings page states it). The archive
+ * is streamed, so this is a safety limit, not a memory one: a bigger export fails and stores nothing.
  */
-export const EXPORT_MAX_FILE_BYTES = 200 * 1024 * 1024;
+export const EXPORT_MAX_FILE_BYTES = env.EXPORT_MAX_BYTES;
 /** A pending export older than this is presumed lost (its job never ran) and no longer blocks a new one. */
 export const EXPORT_STALE_MINUTES = 60;
 /** After this, a downloaded archive's bytes are removed by the purge even if the download never finished. */
@@ -161,90 +161,261 @@ Amounts are decimal strings in ${currency}, exactly (no rounding). Dates are ISO
 This archive could be downloaded once, within ${days} days. Keep it somewhere safe.
 `;
 
-export type BuiltExport = { bytes: Uint8Array; files: number };
+/** Stored files in these types are compressed already: deflating them again costs time for nothing. */
+const ALREADY_COMPRESSED = /^(image\/(jpeg|png|webp|gif|avif)|video\/|audio\/|application\/(pdf|zip|gzip))/;
+// fflate writes classic ZIP only (no ZIP64): at most 65,535 entries, README and data.json included.
+const ZIP_MAX_ENTRIES = 65_535;
+/** Rows read per query: the history is paged, never loaded whole. */
+const PAGE_SIZE = 500;
 
 export class ExportTooLargeError extends Error {
-  constructor() {
-    super("data export: files exceed the in-memory limit");
+  constructor(
+    readonly reason: "bytes" | "files",
+    limitBytes: number | null,
+  ) {
+    super(
+      reason === "bytes"
+        ? `data export: the archive would exceed the limit of ${limitBytes} bytes (EXPORT_MAX_BYTES)`
+        : `data export: more than ${ZIP_MAX_ENTRIES - 2} files, the most one ZIP archive can hold`,
+    );
     this.name = "ExportTooLargeError";
   }
 }
 
-/** Everything we hold about the member, as data.json + README.txt + files/ in a ZIP (in memory). */
-export async function buildExportArchive(userId: string, now = new Date()): Promise<BuiltExport> {
-  const [user, sessions, generations, conversations, checkouts, manualTopUps, files, contactMessages, balance] =
-    await Promise.all([
-      prisma.user.findUniqueOrThrow({
-        where: { id: userId },
-        select: {
-          id: true,
-          email: true,
-          emailVerifiedAt: true,
-          displayName: true,
-          country: true,
-          phone: true,
-          role: true,
-          googleSub: true,
-          ageConfirmedAt: true,
-          termsAcceptedAt: true,
-          createdAt: true,
-          lowBalanceThreshold: true,
+type Cursor = { createdAt: Date; id: string };
+const byCreation = [{ createdAt: "asc" as const }, { id: "asc" as const }];
+const after = (cursor: Cursor | null) =>
+  cursor
+    ? { OR: [{ createdAt: { gt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { gt: cursor.id } }] }
+    : {};
+
+/** Rows in creation order, PAGE_SIZE at a time (keyset pagination on createdAt, id). */
+async function* paged<T extends Cursor>(page: (cursor: Cursor | null) => Promise<T[]>): AsyncGenerator<T> {
+  for (let cursor: Cursor | null = null; ;) {
+    const rows = await page(cursor);
+    yield* rows;
+    if (rows.length < PAGE_SIZE) return;
+    const last = rows.at(-1)!;
+    cursor = { createdAt: last.createdAt, id: last.id };
+  }
+}
+
+// data.json is written as it is read from the database. Its long lists are StreamedArrays; the result is
+// byte for byte what JSON.stringify(data, replacer, 2) gives for the same data held in memory.
+class StreamedArray {
+  constructor(readonly items: () => AsyncIterable<unknown>) {}
+}
+
+const jsonReplacer = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+const indent = (depth: number) => "  ".repeat(depth);
+
+/** JSON.stringify(value, jsonReplacer, 2) as it appears `depth` levels deep (JSON strings hold no raw newline). */
+function stringifyAt(value: unknown, depth: number): string | undefined {
+  const text = JSON.stringify(value, jsonReplacer, 2) as string | undefined;
+  return text === undefined || depth === 0 ? text : text.replaceAll("\n", `\n${indent(depth)}`);
+}
+
+function holdsStreamed(value: unknown): value is Record<string, unknown> {
+  if (value instanceof StreamedArray) return true;
+  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Date) return false;
+  return Object.values(value).some(holdsStreamed);
+}
+
+async function* jsonText(value: unknown, depth: number): AsyncGenerator<string> {
+  if (value instanceof StreamedArray) {
+    let first = true;
+    for await (const item of value.items()) {
+      yield `${first ? "[" : ","}\n${indent(depth + 1)}${stringifyAt(item, depth + 1) ?? "null"}`;
+      first = false;
+    }
+    yield first ? "[]" : `\n${indent(depth)}]`;
+    return;
+  }
+  if (!holdsStreamed(value)) {
+    yield stringifyAt(value, depth) ?? "null";
+    return;
+  }
+  let first = true;
+  for (const [key, member] of Object.entries(value)) {
+    const text = holdsStreamed(member) ? null : stringifyAt(member, depth + 1);
+    if (text === undefined) continue; // as JSON.stringify: undefined members are left out
+    yield `${first ? "{" : ","}\n${indent(depth + 1)}${JSON.stringify(key)}: `;
+    first = false;
+    if (text === null) yield* jsonText(member, depth + 1);
+    else yield text;
+  }
+  yield first ? "{}" : `\n${indent(depth)}}`;
+}
+
+/** Text as UTF-8, in chunks of about 64 KiB (small pushes would make the deflater work harder). */
+async function* utf8(parts: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  let pending = "";
+  for await (const part of parts) {
+    pending += part;
+    if (pending.length >= 64 * 1024) {
+      yield encoder.encode(pending);
+      pending = "";
+    }
+  }
+  if (pending) yield encoder.encode(pending);
+}
+
+/**
+ * data.json's content: small collections are read at once, the member's history (generations,
+ * conversations, wallet statement, files) page by page while it is written. Every file listed is added
+ * to `listed`, so that the archive holds exactly the files data.json lists.
+ */
+async function exportData(userId: string, now: Date, listed: Set<string>) {
+  const [user, sessions, checkouts, manualTopUps, contactMessages, balance] = await Promise.all([
+    prisma.user.findUniqueOrThrow({
+      where: { id: userId },
+      select: {
+        id: true,
+        email: true,
+        emailVerifiedAt: true,
+        displayName: true,
+        country: true,
+        phone: true,
+        role: true,
+        googleSub: true,
+        ageConfirmedAt: true,
+        termsAcceptedAt: true,
+        createdAt: true,
+        lowBalanceThreshold: true,
+      },
+    }),
+    prisma.session.findMany({
+      where: { userId },
+      orderBy: { createdAt: "asc" },
+      select: { userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expiresAt: true },
+    }),
+    prisma.stripeCheckout.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
+    prisma.manualTopUp.findMany({
+      where: { userId },
+      orderBy: { createdAt: "asc" },
+      include: {
+        method: { select: { name: true } },
+        receiptFile: { select: { id: true, ownerId: true, mediaType: true } },
+      },
+    }),
+    prisma.contactMessage.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
+    getWalletBalance(userId),
+  ]);
+
+  // Files are named by id and type, so a path needs no lookup; only the member's own files are in the archive.
+  const ownPath = (file: { id: string; ownerId: string | null; mediaType: string } | null) =>
+    file && file.ownerId === userId ? filePath(file) : null;
+
+  const generations = (deleted: boolean) =>
+    paged((cursor) =>
+      prisma.generation.findMany({
+        where: { userId, deletedAt: deleted ? { not: null } : null, ...after(cursor) },
+        orderBy: byCreation,
+        take: PAGE_SIZE,
+        include: {
+          files: {
+            where: { file: { ownerId: userId } },
+            orderBy: [{ position: "asc" }, { fileId: "asc" }],
+            include: { file: { select: { id: true, ownerId: true, mediaType: true } } },
+          },
         },
       }),
-      prisma.session.findMany({
-        where: { userId },
-        orderBy: { createdAt: "asc" },
-        select: { userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expiresAt: true },
-      }),
-      prisma.generation.findMany({
-        where: { userId },
-        orderBy: { createdAt: "asc" },
-        include: { files: { where: { file: { ownerId: userId } }, orderBy: [{ position: "asc" }, { fileId: "asc" }] } },
-      }),
-      prisma.conversation.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
-      prisma.stripeCheckout.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
-      prisma.manualTopUp.findMany({
-        where: { userId },
-        orderBy: { createdAt: "asc" },
-        include: { method: { select: { name: true } } },
-      }),
-      prisma.storedFile.findMany({ where: { ownerId: userId }, orderBy: { createdAt: "asc" } }),
-      prisma.contactMessage.findMany({ where: { userId }, orderBy: { createdAt: "asc" } }),
-      getWalletBalance(userId),
-    ]);
+    );
 
-  const totalFileBytes = files.reduce((sum, file) => sum + file.size, 0);
-  if (totalFileBytes > EXPORT_MAX_FILE_BYTES) throw new ExportTooLargeError();
-
-  const statement = [];
-  for (let cursor: bigint | null = null; ;) {
-    const rows: Prisma.LedgerEntryGetPayload<{ include: { transfer: true } }>[] = await prisma.ledgerEntry.findMany({
-      where: {
-        accountId: walletAccountId(userId),
-        account: { userId },
-        ...(cursor === null ? {} : { id: { gt: cursor } }),
-      },
-      orderBy: { id: "asc" },
-      take: 1000,
-      include: { transfer: true },
-    });
-    for (const row of rows) {
-      statement.push({
-        id: row.id.toString(),
-        date: row.createdAt,
-        kind: row.transfer.kind,
-        description: describeMovement(row.transfer, row.amount),
-        amount: money(row.amount),
-        balanceAfter: money(row.balanceAfter),
-        transferId: row.transferId,
-      });
+  async function* keptGenerations() {
+    for await (const row of generations(false)) {
+      yield {
+        id: row.id,
+        conversationId: row.conversationId,
+        regeneratesId: row.regeneratesId,
+        compareGroup: row.compareGroup,
+        model: row.modelId,
+        modelLabel: row.modelLabel,
+        modality: row.modality,
+        status: row.status,
+        prompt: row.prompt,
+        params: row.params,
+        outputText: row.outputText,
+        finishReason: row.finishReason,
+        usage: row.usage,
+        error: row.errorKind ? { kind: row.errorKind, message: row.errorMessage } : null,
+        costCap: money(row.costCap),
+        held: money(row.heldAmount),
+        cost: money(row.cost),
+        createdAt: row.createdAt,
+        startedAt: row.startedAt,
+        firstOutputAt: row.firstOutputAt,
+        finishedAt: row.finishedAt,
+        files: row.files.map((link) => ({ fileId: link.fileId, role: link.role, path: ownPath(link.file) })),
+      };
     }
-    if (rows.length < 1000) break;
-    cursor = rows.at(-1)!.id;
   }
 
-  const pathById = new Map(files.map((file) => [file.id, filePath(file)]));
-  const data = {
+  async function* deletedGenerations() {
+    for await (const row of generations(true)) {
+      yield { id: row.id, model: row.modelId, cost: money(row.cost), deletedAt: row.deletedAt };
+    }
+  }
+
+  async function* conversations() {
+    const rows = paged((cursor) =>
+      prisma.conversation.findMany({
+        where: { userId, ...after(cursor) },
+        orderBy: byCreation,
+        take: PAGE_SIZE,
+        select: { id: true, title: true, createdAt: true, updatedAt: true },
+      }),
+    );
+    for await (const row of rows) yield row;
+  }
+
+  async function* statement() {
+    for (let cursor: bigint | null = null; ;) {
+      const rows: Prisma.LedgerEntryGetPayload<{ include: { transfer: true } }>[] = await prisma.ledgerEntry.findMany({
+        where: {
+          accountId: walletAccountId(userId),
+          account: { userId },
+          ...(cursor === null ? {} : { id: { gt: cursor } }),
+        },
+        orderBy: { id: "asc" },
+        take: 1000,
+        include: { transfer: true },
+      });
+      for (const row of rows) {
+        yield {
+          id: row.id.toString(),
+          date: row.createdAt,
+          kind: row.transfer.kind,
+          description: describeMovement(row.transfer, row.amount),
+          amount: money(row.amount),
+          balanceAfter: money(row.balanceAfter),
+          transferId: row.transferId,
+        };
+      }
+      if (rows.length < 1000) return;
+      cursor = rows.at(-1)!.id;
+    }
+  }
+
+  async function* files() {
+    for await (const file of ownFiles(userId)) {
+      listed.add(file.id);
+      if (listed.size > ZIP_MAX_ENTRIES - 2) throw new ExportTooLargeError("files", null);
+      yield {
+        id: file.id,
+        path: filePath(file),
+        purpose: file.purpose,
+        mediaType: file.mediaType,
+        size: file.size,
+        sha256: file.sha256,
+        originalName: file.originalName,
+        createdAt: file.createdAt,
+      };
+    }
+  }
+
+  return {
     format: "ai-wallet-data-export/1",
     exportedAt: now,
     currency: balance.currency,
@@ -269,45 +440,9 @@ export async function buildExportArchive(userId: string, now = new Date()): Prom
       lastSeenAt: session.lastSeenAt,
       expiresAt: session.expiresAt,
     })),
-    generations: generations
-      .filter((row) => row.deletedAt === null)
-      .map((row) => ({
-        id: row.id,
-        conversationId: row.conversationId,
-        regeneratesId: row.regeneratesId,
-        compareGroup: row.compareGroup,
-        model: row.modelId,
-        modelLabel: row.modelLabel,
-        modality: row.modality,
-        status: row.status,
-        prompt: row.prompt,
-        params: row.params,
-        outputText: row.outputText,
-        finishReason: row.finishReason,
-        usage: row.usage,
-        error: row.errorKind ? { kind: row.errorKind, message: row.errorMessage } : null,
-        costCap: money(row.costCap),
-        held: money(row.heldAmount),
-        cost: money(row.cost),
-        createdAt: row.createdAt,
-        startedAt: row.startedAt,
-        firstOutputAt: row.firstOutputAt,
-        finishedAt: row.finishedAt,
-        files: row.files.map((link) => ({
-          fileId: link.fileId,
-          role: link.role,
-          path: pathById.get(link.fileId) ?? null,
-        })),
-      })),
-    deletedGenerations: generations
-      .filter((row) => row.deletedAt !== null)
-      .map((row) => ({ id: row.id, model: row.modelId, cost: money(row.cost), deletedAt: row.deletedAt })),
-    conversations: conversations.map((row) => ({
-      id: row.id,
-      title: row.title,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-    })),
+    generations: new StreamedArray(keptGenerations),
+    deletedGenerations: new StreamedArray(deletedGenerations),
+    conversations: new StreamedArray(conversations),
     topUps: {
       card: checkouts.map((row) => ({
         checkoutSessionId: row.id,
@@ -324,7 +459,7 @@ export async function buildExportArchive(userId: string, now = new Date()): Prom
         creditedAmount: money(row.creditedAmount),
         senderNumber: row.senderNumber,
         reference: row.reference,
-        receipt: row.receiptFileId ? (pathById.get(row.receiptFileId) ?? null) : null,
+        receipt: ownPath(row.receiptFile),
         status: row.status,
         decisionNote: row.decisionNote,
         decidedAt: row.decidedAt,
@@ -335,7 +470,7 @@ export async function buildExportArchive(userId: string, now = new Date()): Prom
       balance: money(balance.balance),
       held: money(balance.held),
       available: money(balance.available),
-      statement,
+      statement: new StreamedArray(statement),
     },
     contactMessages: contactMessages.map((row) => ({
       name: row.name,
@@ -345,70 +480,164 @@ export async function buildExportArchive(userId: string, now = new Date()): Prom
       createdAt: row.createdAt,
       handledAt: row.handledAt,
     })),
-    files: files.map((file) => ({
-      id: file.id,
-      path: pathById.get(file.id),
-      purpose: file.purpose,
-      mediaType: file.mediaType,
-      size: file.size,
-      sha256: file.sha256,
-      originalName: file.originalName,
-      createdAt: file.createdAt,
-    })),
+    files: new StreamedArray(files),
   };
+}
 
-  const encoder = new TextEncoder();
-  const entries: Zippable = {
-    "README.txt": encoder.encode(README(EXPORT_TTL_DAYS, balance.currency)),
-    "data.json": encoder.encode(
-      JSON.stringify(data, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2),
-    ),
+function ownFiles(userId: string) {
+  return paged((cursor) =>
+    prisma.storedFile.findMany({
+      where: { ownerId: userId, ...after(cursor) },
+      orderBy: byCreation,
+      take: PAGE_SIZE,
+    }),
+  );
+}
+
+type ArchiveEntry = { name: string; compress: boolean; data: AsyncIterable<Uint8Array> };
+
+async function* once(bytes: Uint8Array) {
+  yield bytes;
+}
+
+/** A stored object's chunks, failing if it ends before its announced size (a cut connection, a truncated file). */
+async function* wholeObject(object: { stream: ReadableStream<Uint8Array>; size: number }) {
+  let read = 0;
+  for await (const chunk of chunksOf(object.stream)) {
+    read += chunk.byteLength;
+    yield chunk;
+  }
+  if (read !== object.size) throw new Error("data export: a stored file ended early");
+}
+
+/**
+ * README.txt, data.json, then each listed file read from storage as a stream. Entries are produced only
+ * when the zipper asks for them, one at a time: data.json is complete (and `listed` with it) before the
+ * first file is opened, and only one file is open at any moment.
+ */
+async function* archiveEntries(
+  userId: string,
+  now: Date,
+  storage: FileStorage,
+  stats: { files: number },
+): AsyncGenerator<ArchiveEntry> {
+  const listed = new Set<string>();
+  const data = await exportData(userId, now, listed);
+  yield {
+    name: "README.txt",
+    compress: true,
+    data: once(new TextEncoder().encode(README(EXPORT_TTL_DAYS, data.currency))),
   };
-  const storage = getStorage();
-  let included = 0;
-  for (const file of files) {
-    const bytes = await readAllBytes(file.storageKey, storage);
-    if (!bytes) {
+  yield { name: "data.json", compress: true, data: utf8(jsonText(data, 0)) };
+  for await (const file of ownFiles(userId)) {
+    // Created after data.json was written: not listed, so not included either.
+    if (!listed.has(file.id)) continue;
+    const object = await storage.get(file.storageKey);
+    if (!object) {
       logger.error("data_export.file_missing", { fileId: file.id });
       continue;
     }
-    // Media and PDFs are compressed already: store them as they are.
-    entries[filePath(file)] = [bytes, { level: 0 }];
-    included += 1;
+    stats.files += 1;
+    yield { name: filePath(file), compress: !ALREADY_COMPRESSED.test(file.mediaType), data: wholeObject(object) };
   }
-  return { bytes: zipSync(entries, { level: 6 }), files: included };
 }
+
+/**
+ * The ZIP's bytes as fflate's streaming Zip produces them, entry after entry; nothing is read from an
+ * entry until the consumer has taken what came before (backpressure), so memory holds a chunk or two.
+ * Fails with ExportTooLargeError as soon as the archive passes `maxBytes`.
+ */
+async function* zipArchive(entries: AsyncIterable<ArchiveEntry>, mtime: Date, maxBytes: number) {
+  const ready: Uint8Array[] = [];
+  const state: { failure: Error | null; size: number } = { failure: null, size: 0 };
+  const zip = new Zip((error, chunk) => {
+    if (error) state.failure ??= error;
+    else ready.push(chunk);
+  });
+  function* take() {
+    if (state.failure) throw state.failure;
+    for (const chunk of ready.splice(0)) {
+      state.size += chunk.byteLength;
+      if (state.size > maxBytes) throw new ExportTooLargeError("bytes", maxBytes);
+      yield chunk;
+    }
+  }
+  for await (const entry of entries) {
+    const file = entry.compress ? new ZipDeflate(entry.name, { level: 6 }) : new ZipPassThrough(entry.name);
+    file.mtime = mtime;
+    zip.add(file);
+    for await (const chunk of entry.data) {
+      file.push(chunk);
+      yield* take();
+    }
+    file.push(new Uint8Array(0), true);
+    yield* take();
+  }
+  zip.end();
+  yield* take();
+}
+
+export type BuildExportOptions = {
+  /**
+   * Where the member's files are read and the archive is written; default: the configured storage (tests
+   * pass another backend; download and purge always use the configured one).
+   */
+  storage?: FileStorage;
+  /** The largest archive in bytes; default EXPORT_MAX_BYTES. */
+  maxBytes?: number;
+};
 
 export type BuildExportOutcome = "ready" | "skipped" | "too_large";
 
 /**
- * The job's work: builds the archive of a pending export, stores it under a new key, marks it ready with
- * the hash of a fresh token, and emails the link. Repeating it for an export that is no longer pending
- * does nothing. When the email cannot be sent the export fails (its bytes removed) and the error is
- * rethrown; the member can ask again.
+ * The job's work: streams the archive of a pending export into storage under a new key (the ZIP is never
+ * whole in memory), marks it ready with the hash of a fresh token, and emails the link. Repeating it for
+ * an export that is no longer pending does nothing. Any failure leaves no object behind. An archive over
+ * EXPORT_MAX_BYTES (or with too many files for a ZIP) fails the export for good ("too_large"). When the
+ * email cannot be sent the export fails (its bytes removed) and the error is rethrown; the member can
+ * ask again.
  */
-export async function buildExport(exportId: string, now = new Date()): Promise<BuildExportOutcome> {
+export async function buildExport(
+  exportId: string,
+  now = new Date(),
+  options: BuildExportOptions = {},
+): Promise<BuildExportOutcome> {
   const row = await prisma.dataExport.findUnique({
     where: { id: exportId },
     select: { id: true, userId: true, status: true },
   });
   if (!row || row.status !== "pending") return "skipped";
 
-  let archive: BuiltExport;
+  const storage = options.storage ?? getStorage();
+  const maxBytes = options.maxBytes ?? EXPORT_MAX_FILE_BYTES;
+  const storageKey = newStorageKey();
+  const stats = { files: 0 };
+  let size: number;
   try {
-    archive = await buildExportArchive(row.userId, now);
+    // Hopeless exports fail before anything is read or written.
+    const totals = await prisma.storedFile.aggregate({
+      where: { ownerId: row.userId },
+      _sum: { size: true },
+      _count: true,
+    });
+    if ((totals._sum.size ?? 0) > maxBytes) throw new ExportTooLargeError("bytes", maxBytes);
+    if (totals._count > ZIP_MAX_ENTRIES - 2) throw new ExportTooLargeError("files", maxBytes);
+    const archive = zipArchive(archiveEntries(row.userId, now, storage, stats), now, maxBytes);
+    ({ size } = await storage.putStream(storageKey, archive, "application/zip"));
   } catch (error) {
     if (error instanceof ExportTooLargeError) {
       await prisma.dataExport.updateMany({ where: { id: row.id, status: "pending" }, data: { status: "failed" } });
-      logger.warn("data_export.too_large", { exportId: row.id, userId: row.userId });
+      logger.warn("data_export.too_large", {
+        exportId: row.id,
+        userId: row.userId,
+        reason: error.reason,
+        limitBytes: maxBytes,
+      });
       return "too_large";
     }
     throw error;
   }
 
-  const storage = getStorage();
-  const storageKey = newStorageKey();
-  await storage.put(storageKey, archive.bytes, "application/zip");
   const token = newExportToken();
   const expiresAt = new Date(now.getTime() + EXPORT_TTL_DAYS * DAY_MS);
   const { count } = await prisma.dataExport.updateMany({
@@ -417,7 +646,7 @@ export async function buildExport(exportId: string, now = new Date()): Promise<B
       status: "ready",
       tokenHash: hashExportToken(token),
       storageKey,
-      size: archive.bytes.byteLength,
+      size,
       readyAt: now,
       expiresAt,
     },
@@ -459,8 +688,8 @@ export async function buildExport(exportId: string, now = new Date()): Promise<B
   logger.info("data_export.ready", {
     exportId: row.id,
     userId: row.userId,
-    size: archive.bytes.byteLength,
-    files: archive.files,
+    size,
+    files: stats.files,
   });
   return "ready";
 }

@@ -142,6 +142,11 @@ const schema = z
     GENERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
     /** Contact messages (handled or not) are deleted this many days after they arrive. */
     CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
+    /**
+     * Largest data-export archive, in bytes; a bigger export fails and stores nothing. At most 2 GiB − 1:
+     * the archive is a classic ZIP (fflate writes no ZIP64) and data_exports.size is a 32-bit integer.
+     */
+    EXPORT_MAX_BYTES: z.coerce.number().int().min(1_048_576).max(2_147_483_647).default(2_147_483_647),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;

@@ -1,7 +1,8 @@
 import { createHash, createHmac } from "node:crypto";
 
-// A minimal S3 client (PutObject, GetObject, DeleteObject) signed with AWS Signature Version 4, using
-// node:crypto and the global fetch only: the AWS SDK would be a heavy dependency for three calls.
+// A minimal S3 client (PutObject, GetObject, DeleteObject, and multipart uploads for streamed writes)
+// signed with AWS Signature Version 4, using node:crypto and the global fetch only: the AWS SDK would be a
+// heavy dependency for a handful of calls.
 // Works with AWS S3, Cloudflare R2, MinIO and other S3-compatible servers.
 // Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 
@@ -115,6 +116,11 @@ export type S3ClientSettings = {
   forcePathStyle?: boolean;
   /** Longest wait for the response headers (a PUT's upload included), in ms. Bodies may stream longer. */
   timeoutMs?: number;
+  /**
+   * Part size for streamed uploads, in bytes (default 8 MiB). S3 refuses parts under 5 MiB except the
+   * last, so smaller values only make sense in tests. At most 10,000 parts: 80 GB at the default.
+   */
+  partSize?: number;
   /** For tests. */
   fetch?: typeof fetch;
   now?: () => Date;
@@ -136,13 +142,14 @@ export class S3Error extends Error {
 // Error bodies are small XML documents; a misbehaving server must not make us read megabytes.
 const MAX_ERROR_BODY = 16 * 1024;
 
-async function readErrorCode(response: Response): Promise<string | null> {
-  if (!response.body) return null;
+/** At most `limit` bytes of a body as text; null when it cannot be read. */
+async function readSmallBody(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
   try {
-    while (length < MAX_ERROR_BODY) {
+    while (length < limit) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -153,9 +160,15 @@ async function readErrorCode(response: Response): Promise<string | null> {
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  // Only the code: S3 error bodies also echo the key, and SignatureDoesNotMatch the whole canonical request.
-  return /<Code>([A-Za-z0-9.]{1,100})<\/Code>/.exec(text)?.[1] ?? null;
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+// Only the code: S3 error bodies also echo the key, and SignatureDoesNotMatch the whole canonical request.
+const errorCodeIn = (text: string) => /<Code>([A-Za-z0-9.]{1,100})<\/Code>/.exec(text)?.[1] ?? null;
+
+async function readErrorCode(response: Response): Promise<string | null> {
+  const text = await readSmallBody(response, MAX_ERROR_BODY);
+  return text === null ? null : errorCodeIn(text);
 }
 
 async function fail(operation: string, response: Response): Promise<never> {
@@ -179,6 +192,24 @@ function sliceStream(stream: ReadableStream<Uint8Array>, start: number, end: num
   );
 }
 
+// Multipart uploads: S3's limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html).
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+// Answers to CreateMultipartUpload and CompleteMultipartUpload are small XML documents.
+const MAX_XML_BODY = 64 * 1024;
+
+const xmlUnescape = (text: string) =>
+  text.replace(
+    /&(amp|lt|gt|quot|apos|#(\d+)|#x([0-9a-fA-F]+));/g,
+    (_match, name: string, dec?: string, hex?: string) => {
+      if (dec) return String.fromCodePoint(Number(dec));
+      if (hex) return String.fromCodePoint(parseInt(hex, 16));
+      return { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[name] ?? "";
+    },
+  );
+const xmlEscape = (text: string) => text.replace(/[<>&]/g, (char) => `&#${char.charCodeAt(0)};`);
+
 /** fetch takes ArrayBuffer-backed bytes only (no copy then); a SharedArrayBuffer-backed view is copied. */
 function asBody(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
@@ -193,22 +224,27 @@ export function createS3Client(settings: S3ClientSettings) {
   const endpoint = new URL(settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
   const basePath = endpoint.pathname.replace(/\/+$/, "");
 
-  function urlFor(key: string): URL {
+  const partSize = settings.partSize ?? DEFAULT_PART_SIZE;
+  if (!Number.isSafeInteger(partSize) || partSize < 1) throw new Error("s3: partSize must be a positive integer");
+
+  function urlFor(key: string, query: Record<string, string> = {}): URL {
     const objectPath = uriEncode(key, true);
-    if (settings.forcePathStyle) {
-      return new URL(`${endpoint.origin}${basePath}/${uriEncode(settings.bucket)}/${objectPath}`);
-    }
-    // Virtual-hosted style. Buckets with dots do not match a *.s3 TLS certificate: use path style for them.
-    return new URL(`${endpoint.protocol}//${settings.bucket}.${endpoint.host}${basePath}/${objectPath}`);
+    const url = settings.forcePathStyle
+      ? new URL(`${endpoint.origin}${basePath}/${uriEncode(settings.bucket)}/${objectPath}`)
+      : // Virtual-hosted style. Buckets with dots do not match a *.s3 TLS certificate: use path style for them.
+        new URL(`${endpoint.protocol}//${settings.bucket}.${endpoint.host}${basePath}/${objectPath}`);
+    // Sent as ?uploads= and signed the same way (canonicalQueryString encodes what searchParams holds).
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    return url;
   }
 
   async function send(
     operation: string,
     method: string,
     key: string,
-    options: { headers?: Record<string, string>; body?: Uint8Array } = {},
+    options: { headers?: Record<string, string>; body?: Uint8Array; query?: Record<string, string> } = {},
   ): Promise<Response> {
-    const url = urlFor(key);
+    const url = urlFor(key, options.query);
     const payloadHash = options.body ? sha256Hex(options.body) : EMPTY_SHA256;
     const headers: Record<string, string> = {
       // fetch sends Host from the URL (it ignores one we set), so sign exactly that.
@@ -244,24 +280,157 @@ export function createS3Client(settings: S3ClientSettings) {
     }
   }
 
+  /**
+   * PutObject with `If-None-Match: *`, so an existing object is never replaced (AWS S3, R2 and MinIO
+   * answer 412 PreconditionFailed). Servers without conditional writes either ignore the header (and
+   * overwrite; keys are fresh 128-bit random values, so this does not happen in practice) or reject
+   * every put (501 NotImplemented), which shows at the first upload.
+   */
+  async function putObject(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    const response = await send("PutObject", "PUT", key, {
+      headers: {
+        "content-type": contentType,
+        "content-length": String(body.byteLength),
+        "if-none-match": "*",
+      },
+      body,
+    });
+    if (!response.ok) return fail("PutObject", response);
+    await response.body?.cancel();
+  }
+
+  async function createMultipartUpload(key: string, contentType: string): Promise<string> {
+    const response = await send("CreateMultipartUpload", "POST", key, {
+      query: { uploads: "" },
+      headers: { "content-type": contentType },
+    });
+    if (!response.ok) return fail("CreateMultipartUpload", response);
+    const text = (await readSmallBody(response, MAX_XML_BODY)) ?? "";
+    const uploadId = /<UploadId>([^<]{1,1024})<\/UploadId>/.exec(text)?.[1];
+    if (!uploadId) {
+      throw new S3Error(
+        "CreateMultipartUpload",
+        response.status,
+        "MissingUploadId",
+        response.headers.get("x-amz-request-id"),
+      );
+    }
+    return xmlUnescape(uploadId);
+  }
+
+  async function uploadPart(key: string, uploadId: string, number: number, bytes: Uint8Array): Promise<string> {
+    const response = await send("UploadPart", "PUT", key, {
+      query: { partNumber: String(number), uploadId },
+      headers: { "content-length": String(bytes.byteLength) },
+      body: bytes,
+    });
+    if (!response.ok) return fail("UploadPart", response);
+    await response.body?.cancel();
+    const etag = response.headers.get("etag");
+    if (!etag)
+      throw new S3Error("UploadPart", response.status, "MissingETag", response.headers.get("x-amz-request-id"));
+    return etag;
+  }
+
+  async function completeMultipartUpload(key: string, uploadId: string, parts: { number: number; etag: string }[]) {
+    const xml =
+      `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+      parts
+        .map((part) => `<Part><PartNumber>${part.number}</PartNumber><ETag>${xmlEscape(part.etag)}</ETag></Part>`)
+        .join("") +
+      `</CompleteMultipartUpload>`;
+    const body = new TextEncoder().encode(xml);
+    const response = await send("CompleteMultipartUpload", "POST", key, {
+      query: { uploadId },
+      headers: {
+        "content-type": "application/xml",
+        "content-length": String(body.byteLength),
+        "if-none-match": "*",
+      },
+      body,
+    });
+    if (!response.ok) return fail("CompleteMultipartUpload", response);
+    // S3 may answer 200 and still fail: the error is then in the body (it sends headers before it is done).
+    const text = await readSmallBody(response, MAX_XML_BODY);
+    if (text === null || /<Error>/.test(text)) {
+      throw new S3Error(
+        "CompleteMultipartUpload",
+        response.status,
+        text === null ? "IncompleteResponse" : errorCodeIn(text),
+        response.headers.get("x-amz-request-id"),
+      );
+    }
+  }
+
+  async function abortMultipartUpload(key: string, uploadId: string) {
+    const response = await send("AbortMultipartUpload", "DELETE", key, { query: { uploadId } });
+    // 404 NoSuchUpload: already gone.
+    if (!response.ok && response.status !== 404) return fail("AbortMultipartUpload", response);
+    await response.body?.cancel();
+  }
+
   return {
+    putObject,
+
     /**
-     * PutObject with `If-None-Match: *`, so an existing object is never replaced (AWS S3, R2 and MinIO
-     * answer 412 PreconditionFailed). Servers without conditional writes either ignore the header (and
-     * overwrite; keys are fresh 128-bit random values, so this does not happen in practice) or reject
-     * every put (501 NotImplemented), which shows at the first upload.
+     * Uploads a stream of unknown length without holding more than one part in memory: under one part in
+     * all it is a single PutObject, otherwise a multipart upload (parts of `partSize`, the last one
+     * shorter) completed with `If-None-Match: *`, so that an existing object is not replaced either. Parts
+     * go one at a time, so the source is read only as fast as the bucket takes it. On any failure (the
+     * source's included) the upload is aborted: no object and no orphaned parts remain.
      */
-    async putObject(key: string, body: Uint8Array, contentType: string): Promise<void> {
-      const response = await send("PutObject", "PUT", key, {
-        headers: {
-          "content-type": contentType,
-          "content-length": String(body.byteLength),
-          "if-none-match": "*",
-        },
-        body,
-      });
-      if (!response.ok) return fail("PutObject", response);
-      await response.body?.cancel();
+    async putObjectStream(
+      key: string,
+      source: AsyncIterable<Uint8Array>,
+      contentType: string,
+    ): Promise<{ size: number }> {
+      let buffer = new Uint8Array(Math.min(partSize, 64 * 1024));
+      let filled = 0;
+      let size = 0;
+      // Not a local `let`: TypeScript does not follow assignments made inside the helper below.
+      const upload: { id: string | null; parts: { number: number; etag: string }[] } = { id: null, parts: [] };
+
+      const flushPart = async (bytes: Uint8Array) => {
+        if (upload.parts.length >= MAX_PARTS) throw new Error(`S3 UploadPart: more than ${MAX_PARTS} parts`);
+        upload.id ??= await createMultipartUpload(key, contentType);
+        const number = upload.parts.length + 1;
+        upload.parts.push({ number, etag: await uploadPart(key, upload.id, number, bytes) });
+      };
+
+      try {
+        for await (const chunk of source) {
+          let offset = 0;
+          while (offset < chunk.byteLength) {
+            if (filled === buffer.byteLength) {
+              // Grows up to one part: a small object never costs a whole part's memory.
+              const grown = new Uint8Array(Math.min(partSize, buffer.byteLength * 2));
+              grown.set(buffer.subarray(0, filled));
+              buffer = grown;
+            }
+            const take = Math.min(buffer.byteLength - filled, chunk.byteLength - offset);
+            // Copied: the source may reuse its chunk once we ask for the next one.
+            buffer.set(chunk.subarray(offset, offset + take), filled);
+            filled += take;
+            offset += take;
+            size += take;
+            if (filled === partSize) {
+              // The part is sent (and the buffer reusable) before the next chunk is asked for.
+              await flushPart(buffer);
+              filled = 0;
+            }
+          }
+        }
+        if (upload.id === null) {
+          await putObject(key, buffer.subarray(0, filled), contentType);
+          return { size };
+        }
+        if (filled > 0) await flushPart(buffer.subarray(0, filled));
+        await completeMultipartUpload(key, upload.id, upload.parts);
+        return { size };
+      } catch (error) {
+        if (upload.id !== null) await abortMultipartUpload(key, upload.id).catch(() => undefined);
+        throw error;
+      }
     },
 
     /** GetObject, optionally a byte range (inclusive). The body streams; `size` is the whole object's. */

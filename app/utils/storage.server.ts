@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { Prisma, StoredFile } from "@prisma/client";
@@ -13,9 +13,19 @@ import { createS3Client, type S3ClientSettings } from "./s3.server";
 // The local-disk backend is the default; the S3-compatible one (AWS S3, Cloudflare R2, MinIO) is used
 // when S3_BUCKET is set.
 
+/** Bytes that arrive over time: a web stream or any async iterable (an async generator, a Node stream). */
+export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
 export interface FileStorage {
   /** Stores bytes under a new key; never overwrites an existing object. */
   put(key: string, bytes: Uint8Array, mediaType: string): Promise<void>;
+  /**
+   * Stores a stream under a new key without holding it in memory, reading it only as fast as it is
+   * written; the same guarantees as `put`: never overwrites, and the object appears whole or not at all.
+   * If the source fails (or the write does), nothing is left behind and the error is rethrown; the source
+   * is cancelled when the write gives up first.
+   */
+  putStream(key: string, source: ByteSource, mediaType: string): Promise<{ size: number }>;
   /**
    * The object's bytes as a stream (only bytes start..end inclusive when a range is given), with the
    * object's whole size; null when there is no such object.
@@ -37,6 +47,45 @@ export function newStorageKey(): string {
 
 function assertKey(key: string) {
   if (!KEY_PATTERN.test(key)) throw new Error("storage: invalid key");
+}
+
+/** A source's chunks; stopping early (an error, a break) cancels a web stream so its producer stops too. */
+export async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array, void, undefined> {
+  if (!("getReader" in source)) {
+    yield* source;
+    return;
+  }
+  const reader = source.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Tells a source we will not read (any more of) it, so that its producer can let go of what it holds.
+ * Harmless for a source already finished or cancelled.
+ */
+async function abandon(source: ByteSource) {
+  try {
+    if ("getReader" in source) {
+      if (!source.locked) await source.cancel();
+    } else {
+      await source[Symbol.asyncIterator]().return?.();
+    }
+  } catch {
+    // The producer's own clean-up failed: nothing more we can do, and the write's error matters more.
+  }
 }
 
 /** Files on local disk under `root`, spread over 256 folders by the key's first two characters. */
@@ -63,6 +112,42 @@ export function createLocalDiskStorage(rootDir: string): FileStorage {
         await link(temporary, target);
       } finally {
         await rm(temporary, { force: true });
+      }
+    },
+    async putStream(key, source) {
+      try {
+        const target = pathFor(key);
+        // Fails early for an existing object; link() below is what actually guarantees it.
+        if (await stat(target).catch(() => null)) {
+          throw Object.assign(new Error("storage: the object already exists"), { code: "EEXIST" });
+        }
+        await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+        // As put(): a private temporary file, hard-linked into place once complete.
+        const temporary = `${target}.${randomBytes(6).toString("hex")}.tmp`;
+        let size = 0;
+        try {
+          const handle = await open(temporary, "wx", 0o600);
+          try {
+            // One write at a time: the source is read only as fast as the disk takes it.
+            for await (const chunk of chunksOf(source)) {
+              let written = 0;
+              while (written < chunk.byteLength) {
+                const { bytesWritten } = await handle.write(chunk, written, chunk.byteLength - written);
+                written += bytesWritten;
+              }
+              size += chunk.byteLength;
+            }
+          } finally {
+            await handle.close();
+          }
+          await link(temporary, target);
+        } finally {
+          await rm(temporary, { force: true });
+        }
+        return { size };
+      } catch (error) {
+        await abandon(source);
+        throw error;
       }
     },
     async get(key, range) {
@@ -98,6 +183,14 @@ export function createS3Storage(settings: S3StorageSettings): FileStorage {
   // async, so a bad key rejects like every other failure instead of throwing synchronously.
   return {
     put: async (key, bytes, mediaType) => client.putObject(objectKey(key), bytes, mediaType),
+    putStream: async (key, source, mediaType) => {
+      try {
+        return await client.putObjectStream(objectKey(key), chunksOf(source), mediaType);
+      } catch (error) {
+        await abandon(source);
+        throw error;
+      }
+    },
     get: async (key, range) => client.getObject(objectKey(key), range),
     delete: async (key) => client.deleteObject(objectKey(key)),
   };
@@ -122,7 +215,7 @@ export function getStorage(): FileStorage {
   return storage;
 }
 
-/** Reads a whole object into memory (for small files such as receipts). */
+/** Reads a whole object into memory (for small files such as receipts; stream anything big with `get`). */
 export async function readAllBytes(key: string, backend: FileStorage = getStorage()): Promise<Uint8Array | null> {
   const object = await backend.get(key);
   if (!object) return null;

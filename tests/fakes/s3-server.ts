@@ -3,9 +3,11 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from "nod
 import type { AddressInfo } from "node:net";
 
 // A local stand-in for an S3-compatible server (path-style: /{bucket}/{key}), objects kept in memory.
-// Serves PUT (honouring If-None-Match: *), GET (with Range → 206 + Content-Range) and DELETE, and answers
-// errors in S3's XML format (NoSuchKey, NoSuchBucket, PreconditionFailed, InvalidRange,
-// SignatureDoesNotMatch, InvalidAccessKeyId, XAmzContentSHA256Mismatch).
+// Serves PUT (honouring If-None-Match: *), GET (with Range → 206 + Content-Range) and DELETE, multipart
+// uploads (CreateMultipartUpload, UploadPart, CompleteMultipartUpload honouring If-None-Match: * and
+// refusing parts under 5 MiB but the last, AbortMultipartUpload), and answers errors in S3's XML format
+// (NoSuchKey, NoSuchBucket, NoSuchUpload, PreconditionFailed, InvalidRange, InvalidPart, InvalidPartOrder,
+// EntityTooSmall, SignatureDoesNotMatch, InvalidAccessKeyId, XAmzContentSHA256Mismatch).
 //
 // Every request's SigV4 Authorization header is checked by recomputing the signature from the request
 // as it arrived on the wire. The check below is written separately from app/utils/s3.server.ts on
@@ -22,6 +24,12 @@ export type FakeS3Request = {
 
 export type FakeS3Object = { bytes: Buffer; contentType: string };
 
+/** A multipart upload in progress: its parts by number. */
+export type FakeS3Upload = { key: string; contentType: string; parts: Map<number, { bytes: Buffer; etag: string }> };
+
+/** S3's smallest part (all but the last): 5 MiB. */
+export const FAKE_S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+
 export type FakeS3 = {
   /** Endpoint for path-style requests, e.g. "http://127.0.0.1:54321". */
   url: string;
@@ -31,6 +39,10 @@ export type FakeS3 = {
   region: string;
   /** Objects by key (without the bucket). */
   objects: Map<string, FakeS3Object>;
+  /** Multipart uploads neither completed nor aborted, by upload id. */
+  uploads: Map<string, FakeS3Upload>;
+  /** Keys (without the bucket) whose GET sends the headers and half the body, then drops the connection. */
+  brokenReads: Set<string>;
   requests: FakeS3Request[];
   reset(): void;
   close(): Promise<void>;
@@ -148,6 +160,18 @@ function xmlEscape(text: string) {
   return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
+function sendXml(res: ServerResponse, root: string, fields: Record<string, string>) {
+  const body = Object.entries(fields)
+    .map(([name, value]) => `<${name}>${xmlEscape(value)}</${name}>`)
+    .join("");
+  res.writeHead(200, { "content-type": "application/xml", "x-amz-request-id": "FAKE0000" });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</${root}>`,
+  );
+}
+
+const md5 = (data: Buffer) => createHash("md5").update(data).digest("hex");
+
 function sendError(res: ServerResponse, status: number, code: string, extra: Record<string, string> = {}) {
   const fields = Object.entries({ Code: code, Message: code, ...extra, RequestId: "FAKE0000" })
     .map(([name, value]) => `<${name}>${xmlEscape(value)}</${name}>`)
@@ -160,7 +184,10 @@ export async function startFakeS3(
   options: { bucket?: string; accessKeyId?: string; secretAccessKey?: string; region?: string } = {},
 ): Promise<FakeS3> {
   const objects = new Map<string, FakeS3Object>();
+  const uploads = new Map<string, FakeS3Upload>();
+  const brokenReads = new Set<string>();
   const requests: FakeS3Request[] = [];
+  let uploadCounter = 0;
   const fake: FakeS3 = {
     url: "",
     bucket: options.bucket ?? "test-bucket",
@@ -168,9 +195,13 @@ export async function startFakeS3(
     secretAccessKey: options.secretAccessKey ?? "fake/secret+key/for-tests",
     region: options.region ?? "us-east-1",
     objects,
+    uploads,
+    brokenReads,
     requests,
     reset() {
       objects.clear();
+      uploads.clear();
+      brokenReads.clear();
       requests.length = 0;
     },
     close() {
@@ -220,6 +251,73 @@ export async function startFakeS3(
       if (bucket !== fake.bucket) return sendError(res, 404, "NoSuchBucket", { BucketName: bucket });
       if (!key) return sendError(res, 400, "InvalidRequest");
 
+      // Multipart uploads are told apart by their query parameters, as S3 does.
+      const query = new URLSearchParams(target.includes("?") ? target.slice(target.indexOf("?") + 1) : "");
+      if (method === "POST" && query.has("uploads")) {
+        uploadCounter += 1;
+        const uploadId = `fake-upload-${uploadCounter}.${md5(Buffer.from(key)).slice(0, 8)}`;
+        uploads.set(uploadId, {
+          key,
+          contentType: String(req.headers["content-type"] ?? "application/octet-stream"),
+          parts: new Map(),
+        });
+        return sendXml(res, "InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: uploadId });
+      }
+      const uploadId = query.get("uploadId");
+      if (uploadId !== null) {
+        const upload = uploads.get(uploadId);
+        if (!upload || upload.key !== key) return sendError(res, 404, "NoSuchUpload", { UploadId: uploadId });
+        if (method === "PUT") {
+          const partNumber = Number(query.get("partNumber"));
+          if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+            return sendError(res, 400, "InvalidArgument", { ArgumentName: "partNumber" });
+          }
+          if (Number(req.headers["content-length"]) !== body.byteLength) return sendError(res, 400, "IncompleteBody");
+          const etag = `"${md5(body)}"`;
+          upload.parts.set(partNumber, { bytes: body, etag });
+          res.writeHead(200, { etag, "x-amz-request-id": "FAKE0000" });
+          return res.end();
+        }
+        if (method === "POST") {
+          const listed = [
+            ...body
+              .toString("utf8")
+              .matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]*)<\/ETag>\s*<\/Part>/g),
+          ].map(([, number, etag]) => ({ number: Number(number), etag: (etag ?? "").replace(/&#34;|&quot;/g, '"') }));
+          if (listed.length === 0) return sendError(res, 400, "MalformedXML");
+          const chosen: Buffer[] = [];
+          for (const [index, part] of listed.entries()) {
+            if (index > 0 && part.number <= listed[index - 1]!.number) return sendError(res, 400, "InvalidPartOrder");
+            const stored = upload.parts.get(part.number);
+            if (!stored || stored.etag !== part.etag) return sendError(res, 400, "InvalidPart");
+            const last = index === listed.length - 1;
+            if (!last && stored.bytes.byteLength < FAKE_S3_MIN_PART_SIZE) {
+              return sendError(res, 400, "EntityTooSmall", { PartNumber: String(part.number) });
+            }
+            chosen.push(stored.bytes);
+          }
+          // Like S3: a refused completion leaves the upload in place, to be retried or aborted.
+          if (req.headers["if-none-match"] === "*" && objects.has(key)) {
+            return sendError(res, 412, "PreconditionFailed", { Condition: "If-None-Match" });
+          }
+          objects.set(key, { bytes: Buffer.concat(chosen), contentType: upload.contentType });
+          uploads.delete(uploadId);
+          const etag = `"${md5(Buffer.concat(chosen.map((part) => Buffer.from(md5(part), "hex"))))}-${chosen.length}"`;
+          return sendXml(res, "CompleteMultipartUploadResult", {
+            Location: `${fake.url}/${bucket}/${key}`,
+            Bucket: bucket,
+            Key: key,
+            ETag: etag,
+          });
+        }
+        if (method === "DELETE") {
+          uploads.delete(uploadId);
+          res.writeHead(204);
+          return res.end();
+        }
+        return sendError(res, 405, "MethodNotAllowed");
+      }
+
       if (method === "PUT") {
         const declared = Number(req.headers["content-length"]);
         if (declared !== body.byteLength) return sendError(res, 400, "IncompleteBody");
@@ -230,7 +328,7 @@ export async function startFakeS3(
           bytes: body,
           contentType: String(req.headers["content-type"] ?? "application/octet-stream"),
         });
-        res.writeHead(200, { etag: `"${createHash("md5").update(body).digest("hex")}"` });
+        res.writeHead(200, { etag: `"${md5(body)}"` });
         return res.end();
       }
       if (method === "GET") {
@@ -259,6 +357,11 @@ export async function startFakeS3(
           "content-length": String(size),
           "accept-ranges": "bytes",
         });
+        if (brokenReads.has(key)) {
+          // A connection lost mid-body: the client sees fewer bytes than Content-Length, then an error.
+          res.write(object.bytes.subarray(0, Math.floor(size / 2)), () => res.destroy());
+          return;
+        }
         return res.end(object.bytes);
       }
       if (method === "DELETE") {

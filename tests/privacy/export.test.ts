@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 // Data export end to end: two members with real data (text and image generations through the demo
 // provider, a manual top-up with a receipt, a card checkout, a deleted generation), the request from
@@ -16,7 +17,7 @@ const storageDir = vi.hoisted(() => {
 import { unzipSync } from "fflate";
 import { runExportJob, startExportWorker } from "#app/jobs/exports.server";
 import { purgeExpiredJob } from "#app/jobs/maintenance.server";
-import { EXPORT_TTL_DAYS } from "#app/models/data-rights.server";
+import { EXPORT_TTL_DAYS, requestExport } from "#app/models/data-rights.server";
 import { prepareMedia, prepareText, runMedia, streamText } from "#app/models/generation.server";
 import { deleteGeneration } from "#app/models/history.server";
 import { checkInvariants } from "#app/models/ledger.server";
@@ -26,7 +27,9 @@ import { loader as downloadLoader } from "#app/routes/exports.$token";
 import { action as privacyAction, loader as privacyLoader } from "#app/routes/settings.privacy";
 import { prisma } from "#app/utils/db.server";
 import { stopBoss } from "#app/utils/jobs.server";
-import { getStorage, readAllBytes } from "#app/utils/storage.server";
+import { DEFAULT_PART_SIZE } from "#app/utils/s3.server";
+import { createS3Storage, type FileStorage, getStorage, readAllBytes, saveFile } from "#app/utils/storage.server";
+import { type FakeS3, startFakeS3 } from "#tests/fakes/s3-server";
 import {
   call,
   createUser,
@@ -314,5 +317,200 @@ describe("data export", () => {
     const { cookie } = await signedInCookie(member.id);
     expect((await download(cookie, "not-a-token")).status).toBe(404);
     expect((await download(cookie, "0".repeat(64))).status).toBe(404);
+  });
+});
+
+// The archive streamed from storage to storage: member files in a fake S3 bucket (which checks every
+// signature and part size), the archive written back to it as a multipart upload.
+describe("data export streamed through S3", () => {
+  let fake: FakeS3;
+  let storage: FileStorage;
+  const PREFIX = "stream-test";
+  const MiB = 1024 * 1024;
+
+  beforeAll(async () => {
+    fake = await startFakeS3();
+    storage = createS3Storage({
+      bucket: fake.bucket,
+      region: fake.region,
+      endpoint: fake.url,
+      accessKeyId: fake.accessKeyId,
+      secretAccessKey: fake.secretAccessKey,
+      forcePathStyle: true,
+      prefix: PREFIX,
+    });
+  });
+  beforeEach(() => fake.reset());
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  /**
+   * A member whose files (in the bucket) add up to more than one upload part: four 3 MiB PNGs (random, so
+   * incompressible) and, unless left out, 2 MiB of text.
+   */
+  async function memberWithBigFiles({ withText = true } = {}) {
+    const user = await createUser({ email: uniqueEmail("stream") });
+    await fundWallet(user.id, 3n * DOLLAR);
+    const originals = new Map<string, Uint8Array>();
+    const png = () => [Uint8Array.from(randomBytes(3 * MiB)), "image/png"] as const;
+    const text = new TextEncoder().encode("the same line of text, again and again\n".repeat(55_000));
+    const inputs = [png(), ...(withText ? [[text, "application/octet-stream"] as const] : []), png(), png(), png()];
+    for (const [bytes, mediaType] of inputs) {
+      const file = await saveFile({ ownerId: user.id, purpose: "generation_output", bytes, mediaType }, { storage });
+      originals.set(file.id, bytes);
+    }
+    // In the order the export reads them.
+    const files = await prisma.storedFile.findMany({
+      where: { ownerId: user.id },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    return { user, originals, files };
+  }
+
+  const objectKey = (storageKey: string) => `${PREFIX}/${storageKey}`;
+  const requestsFor = (storageKey: string) =>
+    fake.requests.filter((request) => request.url.split("?")[0]!.endsWith(`/${storageKey}`));
+  const abortRequests = () =>
+    fake.requests.filter((request) => request.method === "DELETE" && request.url.includes("uploadId="));
+
+  async function pendingExport(userId: string) {
+    const requested = await requestExport(userId, null);
+    if (!requested.ok) throw new Error("export not requested");
+    return requested.exportId;
+  }
+
+  it("streams a large export through a multipart upload, reading each file as a stream while it uploads", async () => {
+    const { user, originals, files } = await memberWithBigFiles();
+    const totalFileBytes = files.reduce((sum, file) => sum + file.size, 0);
+    expect(totalFileBytes).toBeGreaterThan(DEFAULT_PART_SIZE);
+    fake.requests.length = 0;
+
+    const exportId = await pendingExport(user.id);
+    expect(await runExportJob(exportId, { lastAttempt: true, storage })).toBe("ready");
+    const row = await prisma.dataExport.findUniqueOrThrow({ where: { id: exportId } });
+    expect(row).toMatchObject({ status: "ready", storageKey: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+    const archive = fake.objects.get(objectKey(row.storageKey!));
+    expect(archive?.contentType).toBe("application/zip");
+    expect(row.size).toBe(archive!.bytes.byteLength);
+    // Sent as a multipart upload: full parts, then a shorter last one.
+    const upload = requestsFor(row.storageKey!);
+    const parts = upload.filter((request) => request.method === "PUT");
+    expect(upload[0]!.url).toMatch(/\?uploads=$/);
+    expect(parts.length).toBe(Math.ceil(archive!.bytes.byteLength / DEFAULT_PART_SIZE));
+    expect(parts.slice(0, -1).every((part) => part.bodyLength === DEFAULT_PART_SIZE)).toBe(true);
+    expect(upload.at(-1)).toMatchObject({ method: "POST", url: expect.stringContaining("uploadId=") });
+    expect(fake.uploads.size).toBe(0);
+
+    // Streamed, not gathered first: each file is read once, with one GET, and the first part was uploaded
+    // before the last file was even asked for (reading everything into memory first would do all the GETs
+    // before any upload).
+    const firstPart = fake.requests.indexOf(parts[0]!);
+    const reads = files.map((file) =>
+      fake.requests.findIndex((r) => r.method === "GET" && r.url.endsWith(file.storageKey)),
+    );
+    expect(reads.every((index) => index >= 0)).toBe(true);
+    expect(files.map((file) => requestsFor(file.storageKey).length)).toEqual(files.map(() => 1));
+    expect(firstPart).toBeLessThan(reads.at(-1)!);
+
+    // The same archive as ever: README, data.json listing every file, and the files byte for byte.
+    const zip = unzipSync(new Uint8Array(archive!.bytes));
+    expect(Object.keys(zip).sort()).toEqual(
+      [
+        "README.txt",
+        "data.json",
+        ...files.map((file) => `files/${file.id}.${file.mediaType === "image/png" ? "png" : "bin"}`),
+      ].sort(),
+    );
+    const data = JSON.parse(new TextDecoder().decode(zip["data.json"])) as {
+      profile: { id: string };
+      files: { id: string; path: string; size: number; sha256: string }[];
+      wallet: { statement: unknown[] };
+    };
+    expect(data.profile.id).toBe(user.id);
+    expect(data.wallet.statement.length).toBeGreaterThan(0);
+    expect(data.files.map((file) => file.id)).toEqual(files.map((file) => file.id));
+    for (const file of data.files) {
+      expect(Buffer.from(zip[file.path]!).equals(Buffer.from(originals.get(file.id)!))).toBe(true);
+    }
+    // Media are stored as they are; text is deflated (the archive is smaller than its files).
+    expect(archive!.bytes.byteLength).toBeLessThan(totalFileBytes);
+  });
+
+  it("fails the export after the last attempt when a file cannot be read mid-way, leaving nothing behind", async () => {
+    const { user, files } = await memberWithBigFiles();
+    // The last file: by then a part of the archive has been uploaded.
+    fake.brokenReads.add(objectKey(files.at(-1)!.storageKey));
+    const filesInBucket = fake.objects.size;
+    fake.requests.length = 0;
+    const exportId = await pendingExport(user.id);
+
+    // An attempt that is not the last leaves the export pending, for the retry.
+    await expect(runExportJob(exportId, { storage })).rejects.toThrow();
+    expect(await prisma.dataExport.findUniqueOrThrow({ where: { id: exportId } })).toMatchObject({
+      status: "pending",
+      storageKey: null,
+    });
+    expect(fake.requests.some((request) => request.method === "PUT" && request.url.includes("partNumber="))).toBe(true);
+    expect(abortRequests()).toHaveLength(1);
+
+    await expect(runExportJob(exportId, { lastAttempt: true, storage })).rejects.toThrow();
+    expect(await prisma.dataExport.findUniqueOrThrow({ where: { id: exportId } })).toMatchObject({
+      status: "failed",
+      storageKey: null,
+      tokenHash: null,
+    });
+    expect(abortRequests()).toHaveLength(2);
+    // No archive and no half-finished upload: only the member's own files are in the bucket.
+    expect(fake.objects.size).toBe(filesInBucket);
+    expect(fake.uploads.size).toBe(0);
+    expect(await latestOutboxEmail(user.email, "export-ready")).toBeNull();
+  });
+
+  it("fails an export over the size limit for good, at once when the files alone exceed it, and stores nothing", async () => {
+    const { user, files } = await memberWithBigFiles({ withText: false });
+    const totalFileBytes = files.reduce((sum, file) => sum + file.size, 0);
+    const filesInBucket = fake.objects.size;
+
+    // The files alone are too big: refused before anything is read or written.
+    fake.requests.length = 0;
+    const first = await pendingExport(user.id);
+    expect(await runExportJob(first, { storage, maxBytes: totalFileBytes - 1 })).toBe("too_large");
+    expect(await prisma.dataExport.findUniqueOrThrow({ where: { id: first } })).toMatchObject({ status: "failed" });
+    expect(fake.requests).toEqual([]);
+
+    // At the configured limit (EXPORT_MAX_BYTES, about 2 GB by default): rows saying 4 GB of files.
+    const hoarder = await createUser({ email: uniqueEmail("hoarder") });
+    for (let i = 0; i < 2; i += 1) {
+      await prisma.storedFile.create({
+        data: {
+          ownerId: hoarder.id,
+          purpose: "generation_output",
+          mediaType: "video/mp4",
+          size: 2_000_000_000,
+          sha256: "0".repeat(64),
+          storageKey: randomBytes(16).toString("hex"),
+        },
+      });
+    }
+    const hoarded = await pendingExport(hoarder.id);
+    expect(await runExportJob(hoarded, { storage })).toBe("too_large");
+    expect(await prisma.dataExport.findUniqueOrThrow({ where: { id: hoarded } })).toMatchObject({ status: "failed" });
+    expect(fake.requests).toEqual([]);
+
+    // The (incompressible) files just fit, the ZIP around them does not: found while streaming, after a
+    // part was uploaded; the upload is aborted.
+    const second = await pendingExport(user.id);
+    expect(await runExportJob(second, { storage, maxBytes: totalFileBytes })).toBe("too_large");
+    expect(await prisma.dataExport.findUniqueOrThrow({ where: { id: second } })).toMatchObject({
+      status: "failed",
+      storageKey: null,
+    });
+    expect(fake.requests.some((request) => request.method === "PUT" && request.url.includes("partNumber="))).toBe(true);
+    expect(abortRequests()).toHaveLength(1);
+    expect(fake.objects.size).toBe(filesInBucket);
+    expect(fake.uploads.size).toBe(0);
+    expect(await latestOutboxEmail(user.email, "export-ready")).toBeNull();
   });
 });
