@@ -149,8 +149,6 @@ export async function markContactHandled(id: string, actor: { id: string; ip: st
   });
 }
 
-export const REPLY_MAX_LENGTH = 5000;
-
 export type ReplyOutcome = { ok: true; replyId: string } | { ok: false; reason: "not_found" | "email_failed" };
 
 /**
