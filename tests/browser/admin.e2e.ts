@@ -12,6 +12,7 @@ vi.hoisted(() => {
 });
 
 import { getCatalogEntry } from "#app/models/catalog.server";
+import { submitContactMessage } from "#app/models/contact.server";
 import { prepareText, streamText } from "#app/models/generation.server";
 import { formatMoney } from "#app/utils/money";
 import { estimateInputTokens, estimateText, priceOf, type Usage } from "#app/utils/pricing";
@@ -229,6 +230,41 @@ describe.each(VIEWPORTS)("admin console at $name size ($width×$height)", (viewp
     const usage = generation.usage as unknown as Usage;
     expect(generation.cost).toBe(priceOf(entry.price, usage));
     expect(generation.providerCost).toBe(priceOf({ ...entry.price, markupBps: 0 }, usage));
+  });
+
+  it("answers a contact message by email from the inbox", async () => {
+    const email = `visitor-${viewport.name}-${process.pid}@example.com`;
+    await submitContactMessage({
+      userId: null,
+      name: "Vera Visitor",
+      email,
+      subject: `Orange Money in Douala? (${viewport.name})`,
+      message: "Hello, does Orange Money work for top-ups?",
+      ip: null,
+    });
+    await signInAs(page, url(), admin.email, TEST_PASSWORD, "/admin/contact");
+    const card = page.getByRole("article", { name: `Orange Money in Douala? (${viewport.name})` });
+    await card.getByText("Reply by email").click();
+    // An empty reply is refused in the browser, on the field, before anything is sent.
+    await card.getByRole("button", { name: "Send reply" }).click();
+    await card.getByText("Write the reply first.").waitFor();
+    await card
+      .getByLabel("Reply to Vera Visitor")
+      .fill("Hello Vera,\n\nYes: choose Orange Money under Wallet → Top up.");
+    await card.getByRole("button", { name: "Send reply" }).click();
+    await page.getByText("Reply sent; the message is handled.").waitFor();
+    const handled = page.getByRole("article", { name: `Orange Money in Douala? (${viewport.name})` });
+    await handled.getByText("Yes: choose Orange Money under Wallet → Top up.").waitFor();
+    const mail = suite
+      .app()
+      .resend.requests.find(
+        (request) =>
+          request.path === "/emails" &&
+          [request.body?.to].flat().includes(email) &&
+          String(request.body?.subject).startsWith("Re: "),
+      );
+    expect(mail?.body.text).toContain("Yes: choose Orange Money under Wallet");
+    await checkPage(page, "admin-contact-replied", viewport);
   });
 
   it("shows a member the 404 page at /admin", async () => {
