@@ -1,6 +1,7 @@
-import type { ReactNode } from "react";
+import { useEffect, useRef, useSyncExternalStore, type ReactNode } from "react";
 import type { CatalogEntry } from "#app/utils/catalog";
 import { describePrice, MODALITY_LABELS } from "#app/utils/catalog";
+import { ATTACHMENT_FIELDS } from "#app/utils/generation-form";
 import { formatMoney } from "#app/utils/money";
 import {
   estimateImages,
@@ -96,36 +97,53 @@ export function ModelPicker({
   );
 }
 
+/**
+ * What a settings field needs from the form: Conform's field metadata (its id and error id, name, the value
+ * it starts from, its errors) fits as it is.
+ */
+export type FieldMeta = {
+  id: string;
+  name: string;
+  errorId: string;
+  initialValue?: unknown;
+  errors?: string[];
+};
+
+export type SettingName =
+  "maxOutputTokens" | "temperature" | "size" | "quality" | "n" | "voice" | "seconds" | "aspectRatio";
+
+export type ParamDefaults = Partial<Record<SettingName, string>>;
+
+/** The value a field starts from: what the form holds for it (typed before, or a re-run's), else the model's. */
+function initial(meta: FieldMeta, fallback?: string): string | undefined {
+  return typeof meta.initialValue === "string" ? meta.initialValue : fallback;
+}
+
 function Select({
-  id,
+  meta,
   label,
-  name,
   options,
-  defaultValue,
-  errors,
   onChange,
 }: {
-  id: string;
+  meta: FieldMeta;
   label: string;
-  name: string;
   options: Array<{ value: string; label: string }>;
-  defaultValue?: string;
-  errors?: string[];
   onChange?: () => void;
 }) {
+  const invalid = Boolean(meta.errors?.length);
   return (
     <div>
-      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+      <label htmlFor={meta.id} className="mb-1 block text-sm font-medium">
         {label}
       </label>
       <select
-        id={id}
-        name={name}
+        id={meta.id}
+        name={meta.name}
         className="input"
-        defaultValue={defaultValue}
+        defaultValue={initial(meta)}
         onChange={onChange}
-        aria-invalid={errors?.length ? true : undefined}
-        aria-describedby={errors?.length ? `${id}-error` : undefined}
+        aria-invalid={invalid || undefined}
+        aria-describedby={invalid ? meta.errorId : undefined}
       >
         {options.map((option) => (
           <option key={option.value} value={option.value}>
@@ -133,105 +151,92 @@ function Select({
           </option>
         ))}
       </select>
-      <ErrorList id={`${id}-error`} errors={errors} />
+      <ErrorList id={meta.errorId} errors={meta.errors} />
     </div>
   );
 }
 
 function NumberInput({
-  id,
+  meta,
   label,
-  name,
   hint,
-  errors,
+  fallback,
   ...rest
 }: {
-  id: string;
+  meta: FieldMeta;
   label: string;
-  name: string;
   hint?: ReactNode;
-  errors?: string[];
+  /** The model's default when the form holds no value. */
+  fallback?: string;
   min?: number;
   max?: number;
   step?: number | "any";
-  defaultValue?: string | number;
   placeholder?: string;
   inputMode?: "numeric" | "decimal";
 }) {
-  const describedBy = [hint ? `${id}-hint` : null, errors?.length ? `${id}-error` : null].filter(Boolean).join(" ");
+  const invalid = Boolean(meta.errors?.length);
+  const hintId = `${meta.id}-hint`;
+  const describedBy = [hint ? hintId : null, invalid ? meta.errorId : null].filter(Boolean).join(" ");
   return (
     <div>
-      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+      <label htmlFor={meta.id} className="mb-1 block text-sm font-medium">
         {label}
       </label>
       <input
-        id={id}
-        name={name}
+        id={meta.id}
+        name={meta.name}
         type="number"
         className="input"
-        aria-invalid={errors?.length ? true : undefined}
+        defaultValue={initial(meta, fallback)}
+        aria-invalid={invalid || undefined}
         aria-describedby={describedBy || undefined}
         {...rest}
       />
       {hint ? (
-        <p id={`${id}-hint`} className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        <p id={hintId} className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
           {hint}
         </p>
       ) : null}
-      <ErrorList id={`${id}-error`} errors={errors} />
+      <ErrorList id={meta.errorId} errors={meta.errors} />
     </div>
   );
 }
 
-export type ParamDefaults = Partial<
-  Record<"maxOutputTokens" | "temperature" | "size" | "quality" | "n" | "voice" | "seconds" | "aspectRatio", string>
->;
-
-/** The settings a model takes, named as the form schema expects them. */
+/** The settings a model takes, named as the form schema expects them; `fields` is Conform's fieldset. */
 export function ModelSettings({
-  idPrefix,
   entry,
-  errors,
-  defaults = {},
+  fields,
   onChange,
 }: {
-  idPrefix: string;
   entry: CatalogEntry;
-  errors: FieldErrors;
-  defaults?: ParamDefaults;
+  fields: Record<SettingName, FieldMeta>;
   onChange?: () => void;
 }) {
   const caps = entry.capabilities;
-  const id = (name: string) => `${idPrefix}-${name}`;
   // key: switching models resets the fields to that model's defaults.
   if (entry.modality === "text") {
     return (
       <div key={entry.id} className="grid gap-4 sm:grid-cols-2">
         <NumberInput
-          id={id("maxOutputTokens")}
+          meta={fields.maxOutputTokens}
           label="Longest answer (tokens)"
-          name="maxOutputTokens"
           min={1}
           max={caps.maxOutputTokens}
           step={1}
           inputMode="numeric"
-          defaultValue={defaults.maxOutputTokens ?? String(caps.defaultOutputTokens)}
+          fallback={String(caps.defaultOutputTokens)}
           hint={`Up to ${caps.maxOutputTokens.toLocaleString("en")}. A token is about ¾ of a word.`}
-          errors={errors.maxOutputTokens}
         />
         {caps.temperature ? (
           <NumberInput
-            id={id("temperature")}
+            meta={fields.temperature}
             label="Temperature"
-            name="temperature"
             min={0}
             max={2}
             step={0.1}
             inputMode="decimal"
-            defaultValue={defaults.temperature ?? ""}
             placeholder="Model default"
             hint="0 is focused and repeatable, 2 is most varied."
-            errors={errors.temperature}
           />
         ) : null}
       </div>
@@ -242,40 +247,32 @@ export function ModelSettings({
       <div key={entry.id} className="grid gap-4 sm:grid-cols-3">
         {caps.sizes.length ? (
           <Select
-            id={id("size")}
+            meta={fields.size}
             label="Size"
-            name="size"
             options={caps.sizes.map((size) => ({ value: size, label: size.replace("x", " × ") }))}
-            defaultValue={defaults.size}
-            errors={errors.size}
             onChange={onChange}
           />
         ) : null}
         {caps.qualities.length ? (
           <Select
-            id={id("quality")}
+            meta={fields.quality}
             label="Quality"
-            name="quality"
             options={caps.qualities.map((quality) => ({
               value: quality,
               label: quality[0]!.toUpperCase() + quality.slice(1),
             }))}
-            defaultValue={defaults.quality}
-            errors={errors.quality}
             onChange={onChange}
           />
         ) : null}
         {caps.maxImages > 1 ? (
           <NumberInput
-            id={id("n")}
+            meta={fields.n}
             label="Number of images"
-            name="n"
             min={1}
             max={caps.maxImages}
             step={1}
             inputMode="numeric"
-            defaultValue={defaults.n ?? "1"}
-            errors={errors.n}
+            fallback="1"
           />
         ) : null}
       </div>
@@ -286,12 +283,9 @@ export function ModelSettings({
       <div key={entry.id} className="grid gap-4 sm:grid-cols-2">
         {caps.voices.length ? (
           <Select
-            id={id("voice")}
+            meta={fields.voice}
             label="Voice"
-            name="voice"
             options={caps.voices.map((voice) => ({ value: voice.id, label: voice.label }))}
-            defaultValue={defaults.voice}
-            errors={errors.voice}
           />
         ) : null}
       </div>
@@ -301,23 +295,17 @@ export function ModelSettings({
     <div key={entry.id} className="grid gap-4 sm:grid-cols-2">
       {caps.seconds.length ? (
         <Select
-          id={id("seconds")}
+          meta={fields.seconds}
           label="Length"
-          name="seconds"
           options={caps.seconds.map((seconds) => ({ value: String(seconds), label: `${seconds} seconds` }))}
-          defaultValue={defaults.seconds}
-          errors={errors.seconds}
           onChange={onChange}
         />
       ) : null}
       {caps.aspectRatios.length ? (
         <Select
-          id={id("aspectRatio")}
+          meta={fields.aspectRatio}
           label="Shape"
-          name="aspectRatio"
           options={caps.aspectRatios.map((ratio) => ({ value: ratio, label: ratio }))}
-          defaultValue={defaults.aspectRatio}
-          errors={errors.aspectRatio}
         />
       ) : null}
     </div>
@@ -411,8 +399,8 @@ export function EstimateNote({
 
 /** Attachments as the server expects them: file0, file1… (one per part, each checked on its own). */
 export function appendFiles(body: FormData, files: File[]) {
-  body.delete("file0");
-  files.forEach((file, index) => body.append(`file${index}`, file, file.name));
+  for (const name of ATTACHMENT_FIELDS) body.delete(name);
+  files.forEach((file, index) => body.append(ATTACHMENT_FIELDS[index]!, file, file.name));
 }
 
 export function formatBytes(bytes: number): string {
@@ -421,9 +409,27 @@ export function formatBytes(bytes: number): string {
   return `${Math.round(bytes / 104857.6) / 10} MB`;
 }
 
+const noSubscription = () => () => undefined;
+/** False while the server's HTML is all there is (no JavaScript yet, or none at all), true once React runs. */
+function useHydrated(): boolean {
+  return useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
+}
+
+const FILE_INPUT_CLASS =
+  "block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800";
+
 /**
  * Files to send with the prompt: chosen (several at once or one by one), listed with their size, each
  * removable; a file over the model's size limit is refused here with a message tied to the field.
+ *
+ * With `fieldNames`, the form can also be posted without JavaScript: until the page is interactive it shows
+ * one plain file input per name (a browser sends every file of one `multiple` input under the same name,
+ * and the server reads one file per name), the first one open and the others under "Attach more files".
+ * Files chosen there before the script starts are taken over by the picker.
  */
 export function AttachmentsField({
   entry,
@@ -432,7 +438,8 @@ export function AttachmentsField({
   errors,
   onError,
   maxFiles,
-  name,
+  fieldNames,
+  id = "files",
 }: {
   entry: CatalogEntry;
   files: File[];
@@ -440,44 +447,118 @@ export function AttachmentsField({
   errors?: string[];
   onError: (message: string | undefined) => void;
   maxFiles: number;
-  /** Set for a form that can also be posted without JavaScript (one file then). */
-  name?: string;
+  fieldNames?: readonly string[];
+  id?: string;
 }) {
   const { maxFileBytes } = entry.capabilities;
-  const limit = Math.min(entry.capabilities.maxFiles, maxFiles);
+  const limit = Math.min(entry.capabilities.maxFiles, maxFiles, fieldNames?.length ?? maxFiles);
   const image = entry.modality === "image";
+  const hydrated = useHydrated();
+  const interactive = hydrated || !fieldNames;
+  // The plain inputs' container, kept after it leaves the page so the files chosen in it can be read.
+  const plain = useRef<HTMLDivElement | null>(null);
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const invalid = Boolean(errors?.length);
+  const describedBy = [hintId, invalid ? errorId : null].filter(Boolean).join(" ");
+
+  function choose(chosen: File[]) {
+    const kept = chosen.slice(0, limit);
+    const tooBig = kept.find((file) => file.size > maxFileBytes);
+    onError(
+      tooBig ? `${tooBig.name} is larger than ${formatBytes(maxFileBytes)}, the limit for ${entry.label}.` : undefined,
+    );
+    onFilesChange(tooBig ? kept.filter((file) => file !== tooBig) : kept);
+  }
+
+  useEffect(() => {
+    if (!hydrated || !plain.current) return;
+    const inputs = plain.current.querySelectorAll<HTMLInputElement>("input[type=file]");
+    const early = Array.from(inputs).flatMap((input) => Array.from(input.files ?? []));
+    plain.current = null;
+    if (early.length) choose(early);
+    // Once, when the page becomes interactive.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [hydrated]);
+
+  const label = image ? "Start from pictures" : "Attachments";
+  const hint = (
+    <p id={hintId} className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+      {image ? "Pictures to edit or use as reference (PNG, JPEG, WebP)" : "Images, PDFs and text files"}, up to{" "}
+      {formatBytes(maxFileBytes)} each, at most {limit}.
+    </p>
+  );
+  const accept = entry.capabilities.fileTypes.join(",");
+
+  if (!interactive && fieldNames) {
+    const [first, ...more] = fieldNames.slice(0, limit);
+    return (
+      <div
+        ref={(element) => {
+          if (element) plain.current = element;
+        }}
+      >
+        <label htmlFor={id} className="mb-1 block text-sm font-medium">
+          {label} <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+        </label>
+        <input
+          id={id}
+          name={first}
+          type="file"
+          accept={accept}
+          className={FILE_INPUT_CLASS}
+          aria-describedby={describedBy}
+          aria-invalid={invalid || undefined}
+        />
+        {hint}
+        <ErrorList id={errorId} errors={errors} />
+        {more.length ? (
+          <details className="mt-2 text-sm">
+            <summary className="cursor-pointer link">Attach more files</summary>
+            <div className="mt-2 space-y-3">
+              {more.map((name, index) => (
+                <div key={name}>
+                  <label htmlFor={`${id}-${index + 2}`} className="mb-1 block font-medium">
+                    {image ? "Picture" : "File"} {index + 2}
+                  </label>
+                  <input
+                    id={`${id}-${index + 2}`}
+                    name={name}
+                    type="file"
+                    accept={accept}
+                    className={FILE_INPUT_CLASS}
+                    aria-describedby={describedBy}
+                    aria-invalid={invalid || undefined}
+                  />
+                </div>
+              ))}
+            </div>
+          </details>
+        ) : null}
+      </div>
+    );
+  }
+
   return (
     <div>
-      <label htmlFor="files" className="mb-1 block text-sm font-medium">
-        {image ? "Start from pictures" : "Attachments"}{" "}
-        <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
+      <label htmlFor={id} className="mb-1 block text-sm font-medium">
+        {label} <span className="font-normal text-zinc-600 dark:text-zinc-400">(optional)</span>
       </label>
       <input
-        id="files"
-        name={name}
+        id={id}
         type="file"
         multiple
-        accept={entry.capabilities.fileTypes.join(",")}
-        className="block w-full text-sm file:mr-3 file:rounded-lg file:border-0 file:bg-zinc-200 file:px-3 file:py-2 file:font-semibold dark:file:bg-zinc-800"
-        aria-describedby={["files-hint", errors?.length ? "files-error" : null].filter(Boolean).join(" ")}
-        aria-invalid={errors?.length ? true : undefined}
+        accept={accept}
+        className={FILE_INPUT_CLASS}
+        aria-describedby={describedBy}
+        aria-invalid={invalid || undefined}
         onChange={(event) => {
-          const chosen = [...files, ...Array.from(event.target.files ?? [])].slice(0, limit);
-          const tooBig = chosen.find((file) => file.size > maxFileBytes);
-          onError(
-            tooBig
-              ? `${tooBig.name} is larger than ${formatBytes(maxFileBytes)}, the limit for ${entry.label}.`
-              : undefined,
-          );
-          onFilesChange(tooBig ? chosen.filter((file) => file !== tooBig) : chosen);
+          choose([...files, ...Array.from(event.target.files ?? [])]);
           event.target.value = "";
         }}
       />
-      <p id="files-hint" className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-        {image ? "Pictures to edit or use as reference (PNG, JPEG, WebP)" : "Images, PDFs and text files"}, up to{" "}
-        {formatBytes(maxFileBytes)} each, at most {limit}.
-      </p>
-      <ErrorList id="files-error" errors={errors} />
+      {hint}
+      <ErrorList id={errorId} errors={errors} />
       {files.length ? (
         <ul className="mt-2 space-y-1 text-sm">
           {files.map((file, index) => (

@@ -1,9 +1,11 @@
+import { getFormProps, getInputProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
-import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
-import { ErrorList, FormMessage } from "#app/components/forms";
+import { ErrorList, Field, FormMessage } from "#app/components/forms";
 import {
   appendFiles,
   AttachmentsField,
@@ -11,7 +13,6 @@ import {
   estimateFromForm,
   ModelPicker,
   ModelSettings,
-  type FieldErrors,
   type ParamDefaults,
 } from "#app/components/generation-form";
 import { Markdown } from "#app/components/markdown";
@@ -27,7 +28,13 @@ import {
 import { getWalletBalance } from "#app/models/ledger.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
-import { MAX_ATTACHMENTS, newRequestId } from "#app/utils/generation-form";
+import {
+  ATTACHMENT_FIELDS,
+  generationSchema,
+  MAX_ATTACHMENTS,
+  newRequestId,
+  refusalResult,
+} from "#app/utils/generation-form";
 import { readGenerationRequest } from "#app/utils/generation-request.server";
 import { formatMoney, parseAmount } from "#app/utils/money";
 import { useTextStream } from "#app/utils/use-text-stream";
@@ -70,12 +77,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 // Without JavaScript (or for images, speech and video): a plain form post. Text then runs to the end
 // here and the member lands on its history page; media is queued and its page shows the progress.
+// A refusal answers the form with Conform's result (errors under their fields, what was typed kept), and
+// the code and first message for scripts and tests.
 export async function action({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
   const read = await readGenerationRequest(request);
   if (!read.ok) {
     return data(
-      { error: read.error, field: read.field, code: read.code, fields: read.fields },
+      { result: read.result, error: read.error, field: read.field, code: read.code },
       { status: read.status },
     );
   }
@@ -116,19 +125,19 @@ export async function action({ request }: ActionFunctionArgs) {
   } catch (error) {
     if (error instanceof GenerationRefused) {
       const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
-      return data({ error: error.message, field: error.field, code: error.code, fields: read.fields }, { status });
+      const result = refusalResult({ [error.field ?? ""]: [error.message] }, read.fields);
+      return data({ result, error: error.message, field: error.field, code: error.code }, { status });
     }
     throw error;
   }
 }
 
-function fieldErrors(error: { message: string; field: string | null } | null | undefined): {
-  fields: FieldErrors;
-  form: string | null;
-} {
-  if (!error) return { fields: {}, form: null };
-  if (error.field && error.field !== "requestId") return { fields: { [error.field]: [error.message] }, form: null };
-  return { fields: {}, form: error.message };
+/** A refusal's attachment errors are kept apart from Conform's: they go once the files change. */
+function splitFileErrors(result: SubmissionResult | undefined): [SubmissionResult | undefined, string[] | undefined] {
+  const files = result?.error?.files ?? undefined;
+  if (!result?.error || !files) return [result, undefined];
+  const { files: _files, ...error } = result.error;
+  return [{ ...result, error }, files];
 }
 
 export default function GeneratePage() {
@@ -137,27 +146,65 @@ export default function GeneratePage() {
   const navigation = useNavigation();
   const submit = useSubmit();
   const { catalog, currency } = loaded;
-  const [modelId, setModelId] = useState(actionData?.fields?.model ?? loaded.initialModel);
+  const schema = useMemo(() => generationSchema(currency), [currency]);
+  const [initialResult, initialFileErrors] = splitFileErrors(actionData?.result);
+  const postedModel = initialResult?.initialValue?.model;
+  const [modelId, setModelId] = useState(typeof postedModel === "string" ? postedModel : loaded.initialModel);
   const [requestId, setRequestId] = useState(loaded.requestId);
   const [files, setFiles] = useState<File[]>([]);
+  const [fileErrors, setFileErrors] = useState<string[] | undefined>(initialFileErrors);
+  const [lastResult, setLastResult] = useState<SubmissionResult | undefined>(initialResult);
+  const [refusalCode, setRefusalCode] = useState<string | null>(actionData?.code ?? null);
   const [estimate, setEstimate] = useState<bigint | null>(null);
   const [cap, setCap] = useState<bigint | null>(null);
-  const [clientErrors, setClientErrors] = useState<FieldErrors>({});
   const formRef = useRef<HTMLFormElement>(null);
   const outputRef = useRef<HTMLDivElement>(null);
   const entry = catalog.find((candidate) => candidate.id === modelId);
+
+  /** A refusal (from the action, or from the stream before anything ran) shown on the form. */
+  const refused = (result: SubmissionResult | undefined, code: string | null) => {
+    const [rest, attachmentErrors] = splitFileErrors(result);
+    setLastResult(rest);
+    setFileErrors(attachmentErrors);
+    setRefusalCode(code);
+  };
+  // Each later answer of the action (a media post refused), once; the first one is in the state above.
+  const shown = useRef(actionData);
+  useEffect(() => {
+    if (!actionData || actionData === shown.current) return;
+    shown.current = actionData;
+    refused(actionData.result, actionData.code);
+  }, [actionData]);
+
   const {
     state: stream,
     start,
     stop,
   } = useTextStream((final) => {
     if (final.status === "done") setRequestId(newRequestId());
+    if (final.status === "refused" && final.error) {
+      refused(refusalResult({ [final.error.field ?? ""]: [final.error.message] }), final.error.code);
+    }
   });
 
-  const serverErrors = fieldErrors(
-    stream.error ?? (actionData ? { message: actionData.error, field: actionData.field } : null),
-  );
-  const errors: FieldErrors = { ...serverErrors.fields, ...clientErrors };
+  const [form, fields] = useForm({
+    id: "generate",
+    lastResult,
+    defaultValue: { model: loaded.initialModel, prompt: loaded.prefill?.prompt ?? "", ...loaded.prefill?.params },
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+    onValidate: ({ formData }) => parseWithZod(formData, { schema }),
+    onSubmit(event, { formData }) {
+      // Valid here: the files go along, then media is an ordinary post that queues it and opens its
+      // progress page, and text streams in on this page.
+      event.preventDefault();
+      setRefusalCode(null);
+      appendFiles(formData, files);
+      if (entry?.modality !== "text") submit(formData, { method: "post", encType: "multipart/form-data" });
+      else void start(formData);
+    },
+  });
+
   const busy = stream.status === "sending" || stream.status === "streaming" || stream.status === "settling";
   const submitting = navigation.state === "submitting";
 
@@ -179,27 +226,13 @@ export default function GeneratePage() {
 
   const acceptsFiles =
     (entry?.modality === "text" || entry?.modality === "image") && (entry.capabilities.fileTypes.length ?? 0) > 0;
-
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    const form = event.currentTarget;
-    const prompt = String(new FormData(form).get("prompt") ?? "");
-    if (!prompt.trim()) {
-      event.preventDefault();
-      setClientErrors({ prompt: ["Write a prompt"] });
-      form.querySelector<HTMLTextAreaElement>("textarea[name=prompt]")?.focus();
-      return;
-    }
-    setClientErrors({});
-    event.preventDefault();
-    const body = new FormData(form);
-    appendFiles(body, files);
-    // Media: an ordinary post that queues it and opens its progress page; text: streamed here.
-    if (entry?.modality !== "text") submit(body, { method: "post", encType: "multipart/form-data" });
-    else void start(body);
-  }
-
-  const formError = serverErrors.form;
-  const insufficient = (stream.error?.code ?? actionData?.code) === "insufficient_funds";
+  const insufficient = refusalCode === "insufficient_funds";
+  // The settings are folded away unless re-running with settings; an error in one of them opens them.
+  const settingErrors = SETTING_FIELDS.some((name) => Boolean(form.allErrors[name]?.length));
+  const [settingsOpen, setSettingsOpen] = useState(Boolean(loaded.prefill) || settingErrors);
+  useEffect(() => {
+    if (settingErrors) setSettingsOpen(true);
+  }, [settingErrors]);
 
   return (
     <main className="mx-auto max-w-3xl px-4 py-6 sm:py-10">
@@ -217,35 +250,33 @@ export default function GeneratePage() {
         method="post"
         encType="multipart/form-data"
         className="mt-6 space-y-5 card"
-        onSubmit={onSubmit}
+        {...getFormProps(form)}
         onInput={recompute}
-        noValidate
         aria-label="Generation"
       >
         <input type="hidden" name="requestId" value={requestId} />
         <ModelPicker
-          id="model"
+          id={fields.model.id}
+          name={fields.model.name}
           catalog={catalog}
           value={modelId}
           onChange={(next) => {
             setModelId(next);
             setFiles([]);
-            setClientErrors({});
+            setFileErrors(undefined);
           }}
           currency={currency}
-          errors={errors.model}
+          errors={fields.model.errors}
         />
 
         <div>
-          <label htmlFor="prompt" className="mb-1 block text-sm font-medium">
+          <label htmlFor={fields.prompt.id} className="mb-1 block text-sm font-medium">
             {entry?.modality === "speech" ? "Text to read aloud" : "Prompt"}
           </label>
           <textarea
-            id="prompt"
-            name="prompt"
             rows={6}
             className="input"
-            defaultValue={actionData?.fields?.prompt ?? loaded.prefill?.prompt ?? ""}
+            {...getTextareaProps(fields.prompt)}
             placeholder={
               entry?.modality === "image"
                 ? "A lighthouse at dawn, watercolour"
@@ -253,58 +284,52 @@ export default function GeneratePage() {
                   ? "A slow drone shot over a forest in the fog"
                   : "Ask anything…"
             }
-            aria-invalid={errors.prompt?.length ? true : undefined}
-            aria-describedby={errors.prompt?.length ? "prompt-error" : undefined}
             onKeyDown={(event) => {
               if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) formRef.current?.requestSubmit();
             }}
           />
-          <ErrorList id="prompt-error" errors={errors.prompt} />
+          <ErrorList id={fields.prompt.errorId} errors={fields.prompt.errors} />
         </div>
 
         {acceptsFiles && entry ? (
           <AttachmentsField
+            id={`${form.id}-files`}
             entry={entry}
             files={files}
-            onFilesChange={setFiles}
-            errors={errors.files}
-            onError={(message) =>
-              setClientErrors((previous) => ({ ...previous, files: message ? [message] : undefined }))
-            }
+            onFilesChange={(next) => {
+              setFiles(next);
+              setFileErrors(undefined);
+            }}
+            errors={fileErrors}
+            onError={(message) => setFileErrors(message ? [message] : undefined)}
             maxFiles={loaded.maxAttachments}
-            name="file0"
+            fieldNames={ATTACHMENT_FIELDS}
           />
         ) : null}
 
         {entry ? (
           <details
             className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800"
-            open={Boolean(loaded.prefill)}
+            open={settingsOpen}
+            onToggle={(event) => setSettingsOpen(event.currentTarget.open)}
           >
             <summary className="cursor-pointer text-sm font-semibold">Settings</summary>
             <div className="mt-3 space-y-4">
-              <ModelSettings
-                idPrefix="settings"
-                entry={entry}
-                errors={errors}
-                defaults={loaded.prefill?.params}
-                onChange={recompute}
+              <ModelSettings entry={entry} fields={fields} onChange={recompute} />
+              <Field
+                label={
+                  <>
+                    Spending limit for this request <span className="font-normal">(optional, {currency})</span>
+                  </>
+                }
+                inputProps={{
+                  ...getInputProps(fields.costCap, { type: "text" }),
+                  inputMode: "decimal",
+                  placeholder: "e.g. 0.05",
+                  className: "sm:max-w-48",
+                }}
+                errors={fields.costCap.errors}
               />
-              <div>
-                <label htmlFor="costCap" className="mb-1 block text-sm font-medium">
-                  Spending limit for this request <span className="font-normal">(optional, {currency})</span>
-                </label>
-                <input
-                  id="costCap"
-                  name="costCap"
-                  inputMode="decimal"
-                  className="input sm:max-w-48"
-                  placeholder="e.g. 0.05"
-                  aria-invalid={errors.costCap?.length ? true : undefined}
-                  aria-describedby={errors.costCap?.length ? "costCap-error" : undefined}
-                />
-                <ErrorList id="costCap-error" errors={errors.costCap} />
-              </div>
             </div>
           </details>
         ) : null}
@@ -330,7 +355,7 @@ export default function GeneratePage() {
             </button>
           </div>
         </div>
-        <FormMessage errors={formError ? [formError] : null} />
+        <FormMessage id={form.errorId} errors={form.errors} />
         {insufficient ? (
           <p className="text-sm">
             <Link className="link" to="/wallet/top-up">
@@ -360,6 +385,18 @@ export default function GeneratePage() {
     </main>
   );
 }
+
+const SETTING_FIELDS = [
+  "maxOutputTokens",
+  "temperature",
+  "size",
+  "quality",
+  "n",
+  "voice",
+  "seconds",
+  "aspectRatio",
+  "costCap",
+];
 
 function StreamFooter({ stream, currency }: { stream: ReturnType<typeof useTextStream>["state"]; currency: string }) {
   const money = (amount: bigint) => formatMoney(amount, currency);

@@ -1,12 +1,15 @@
+import type { SubmissionResult } from "@conform-to/react";
 import { z } from "zod";
 import { parseAmount } from "./money";
 
-// The generation form's fields, checked the same way in the browser and on the server.
+// The generation form's fields, checked the same way in the browser and on the server: both parse the form
+// data with Conform's parseWithZod and this schema (empty fields count as left out, numbers are coerced).
 
 export const MAX_PROMPT_CHARACTERS = 100_000;
 export const MAX_ATTACHMENTS = 5;
 /** Upload limit per attachment before the model's own (smaller) limit is applied. */
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
+/** One file per part: the script appends the chosen files under these names; the plain form has one input each. */
 export const ATTACHMENT_FIELDS = Array.from({ length: MAX_ATTACHMENTS }, (_, index) => `file${index}`);
 
 const optionalId = z
@@ -15,11 +18,7 @@ const optionalId = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "Invalid id")
   .optional();
 
-const optionalNumber = (schema: z.ZodNumber) =>
-  z.preprocess(
-    (value) => (value === "" || value === null ? undefined : value),
-    z.coerce.number().pipe(schema).optional(),
-  );
+const number = () => z.number({ error: "Enter a number" });
 
 export function generationSchema(currency: string) {
   return z.object({
@@ -31,10 +30,12 @@ export function generationSchema(currency: string) {
       .string({ error: "Write a prompt" })
       .max(MAX_PROMPT_CHARACTERS, `At most ${MAX_PROMPT_CHARACTERS.toLocaleString("en")} characters`)
       .refine((value) => value.trim().length > 0, "Write a prompt"),
-    maxOutputTokens: optionalNumber(
-      z.number().int("Use a whole number").min(1, "At least 1").max(1_000_000, "That is more than any model writes"),
-    ),
-    temperature: optionalNumber(z.number().min(0, "From 0 to 2").max(2, "From 0 to 2")),
+    maxOutputTokens: number()
+      .int("Use a whole number")
+      .min(1, "At least 1")
+      .max(1_000_000, "That is more than any model writes")
+      .optional(),
+    temperature: number().min(0, "From 0 to 2").max(2, "From 0 to 2").optional(),
     costCap: z
       .string()
       .trim()
@@ -53,9 +54,9 @@ export function generationSchema(currency: string) {
     compareGroup: optionalId,
     size: z.string().trim().max(20).optional(),
     quality: z.string().trim().max(20).optional(),
-    n: optionalNumber(z.number().int("Use a whole number").min(1, "At least 1").max(10, "At most 10")),
+    n: number().int("Use a whole number").min(1, "At least 1").max(10, "At most 10").optional(),
     voice: z.string().trim().max(100).optional(),
-    seconds: optionalNumber(z.number().int("Use a whole number").min(1, "At least 1 second").max(60, "At most 60 s")),
+    seconds: number().int("Use a whole number").min(1, "At least 1 second").max(60, "At most 60 s").optional(),
     aspectRatio: z.string().trim().max(10).optional(),
   });
 }
@@ -65,4 +66,25 @@ export type GenerationForm = z.infer<ReturnType<typeof generationSchema>>;
 /** A request id for one submit: a retried or double-clicked submit sends the same one. */
 export function newRequestId(): string {
   return globalThis.crypto.randomUUID().replaceAll("-", "");
+}
+
+/**
+ * A refusal as Conform's result (the form's lastResult): each message under its field, or for the whole
+ * form when it is about none the member can change (the hidden request id). With `fields` (a page posted
+ * without JavaScript), what was typed is sent back so the form shows it again; without, the form keeps its
+ * current values.
+ */
+export function refusalResult(
+  errors: Record<string, string[] | null | undefined>,
+  fields?: Record<string, string>,
+): SubmissionResult {
+  const error: Record<string, string[]> = {};
+  for (const [field, messages] of Object.entries(errors)) {
+    if (!messages?.length) continue;
+    const name = field === "requestId" ? "" : field;
+    error[name] = [...(error[name] ?? []), ...messages];
+  }
+  if (!fields) return { status: "error", error };
+  const { requestId: _requestId, ...initialValue } = fields;
+  return { status: "error", initialValue, error };
 }

@@ -197,6 +197,44 @@ describe("media generations", () => {
     expect(refused.status).toBe(400);
   });
 
+  it("takes several pictures from the plain form (one input each) up to the model's limit, refused beyond it before any hold", async () => {
+    const { user, cookie } = await member();
+    const png = Buffer.from(ONE_PIXEL_PNG_BASE64, "base64");
+    const pictures = (count: number) =>
+      Array.from({ length: count }, (_, index) => ({ bytes: png, name: `p${index}.png` }));
+    // GPT Image 1 takes up to 4: both pictures go to the edits endpoint.
+    const edit = await queued(
+      cookie,
+      { model: "openai:gpt-image-1", prompt: "Merge them", size: "1024x1024", quality: "low" },
+      pictures(2),
+    );
+    await runGenerationJob(edit.id);
+    expect(await prisma.generation.findUniqueOrThrow({ where: { id: edit.id } })).toMatchObject({
+      status: "succeeded",
+    });
+    const request = fake.requests.at(-1)!;
+    expect(request.path).toBe("/v1/images/edits");
+    expect(request.raw.match(/name="image\[\]"/g)).toHaveLength(2);
+    const inputs = await prisma.generationFile.findMany({
+      where: { generationId: edit.id, role: "input" },
+      include: { file: true },
+      orderBy: { position: "asc" },
+    });
+    expect(inputs.map((link) => link.file.originalName)).toEqual(["p0.png", "p1.png"]);
+
+    // The demo image model takes 2: a third is refused with a message for the attachments, nothing held.
+    const before = await prisma.generation.count({ where: { userId: user.id } });
+    const tooMany = await submit(cookie, { model: "demo:image", prompt: "Three", size: "512x512" }, pictures(3));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.data).toMatchObject({
+      code: "too_many_files",
+      field: "files",
+      result: { status: "error", error: { files: ["Demo image accepts at most 2 files."] } },
+    });
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(before);
+    expect((await getWalletBalance(user.id)).held).toBe(0n);
+  });
+
   it("refunds a failed image and says the member was not charged", async () => {
     const { user, cookie } = await member();
     const row = await queued(cookie, {

@@ -16,10 +16,12 @@ const setup = await vi.hoisted(async () => {
 import { getCatalogEntry } from "#app/models/catalog.server";
 import { checkInvariants, getWalletBalance } from "#app/models/ledger.server";
 import { action } from "#app/routes/api.generate.text";
+import { action as generateAction } from "#app/routes/generate";
 import { prisma } from "#app/utils/db.server";
 import { setLogSink } from "#app/utils/logger.server";
 import { priceOf } from "#app/utils/pricing";
-import { BASE_URL, createUser, fundWallet, signedInCookie } from "#tests/helpers";
+import { ONE_PIXEL_PNG_BASE64 } from "#tests/fakes/openai-server";
+import { BASE_URL, call, createUser, fundWallet, signedInCookie } from "#tests/helpers";
 
 const { fake } = setup;
 const DOLLAR = 1_000_000n;
@@ -447,5 +449,154 @@ describe("text generation through /api/generate/text", () => {
     expect(balance.held).toBe(0n);
     const charged = await prisma.generation.aggregate({ where: { userId: user.id }, _sum: { cost: true } });
     expect(balance.balance).toBe(DOLLAR / 100n - (charged._sum.cost ?? 0n));
+  });
+});
+
+type Part = [name: string, value: string | { filename: string; type: string; bytes: Uint8Array }];
+
+/**
+ * The request a browser without JavaScript sends for the /generate form, byte for byte: the fields in page
+ * order, then one part per file input (an input left empty is still sent, with no file name and no bytes).
+ */
+function plainFormPost(cookie: string, parts: Part[]) {
+  const boundary = `----WebKitFormBoundary${Math.random().toString(36).slice(2, 18)}`;
+  const chunks: Buffer[] = [];
+  for (const [name, value] of parts) {
+    if (typeof value === "string") {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+      continue;
+    }
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${value.filename}"\r\n` +
+          `Content-Type: ${value.type}\r\n\r\n`,
+      ),
+      Buffer.from(value.bytes),
+      Buffer.from("\r\n"),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return call(
+    generateAction as never,
+    new Request(`${BASE_URL}/generate`, {
+      method: "POST",
+      body: Buffer.concat(chunks),
+      headers: { cookie, origin: BASE_URL, "content-type": `multipart/form-data; boundary=${boundary}` },
+    }),
+  );
+}
+
+const PNG = new Uint8Array(Buffer.from(ONE_PIXEL_PNG_BASE64, "base64"));
+const PDF = new TextEncoder().encode("%PDF-1.4\n%fake\n");
+const NO_FILE = { filename: "", type: "application/octet-stream", bytes: new Uint8Array() };
+
+describe("the /generate form without JavaScript", () => {
+  it("sends several attachments (one file input each): all read, sniffed, sent to the model and kept", async () => {
+    const { user, cookie } = await member();
+    const result = await plainFormPost(cookie, [
+      ["requestId", requestId()],
+      ["model", "openai:gpt-4o"],
+      ["prompt", "Compare these three"],
+      ["file0", { filename: "pixel.png", type: "image/png", bytes: PNG }],
+      ["file1", { filename: "report.pdf", type: "application/pdf", bytes: PDF }],
+      ["file2", { filename: "notes.md", type: "text/markdown", bytes: new TextEncoder().encode("# Notes\nTwo") }],
+      ["file3", NO_FILE],
+      ["file4", NO_FILE],
+      ["maxOutputTokens", "200"],
+      ["temperature", ""],
+      ["costCap", ""],
+    ]);
+    // The answer ran to the end on the server; the member lands on its page.
+    expect(result.status).toBe(302);
+    const id = result.location!.replace("/history/", "");
+    const row = await prisma.generation.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ userId: user.id, status: "succeeded", modelId: "openai:gpt-4o" });
+    const inputs = await prisma.generationFile.findMany({
+      where: { generationId: id, role: "input" },
+      include: { file: true },
+      orderBy: { position: "asc" },
+    });
+    expect(inputs.map((link) => [link.file.originalName, link.file.mediaType])).toEqual([
+      ["pixel.png", "image/png"],
+      ["report.pdf", "application/pdf"],
+      ["notes.md", "text/markdown"],
+    ]);
+    const sent = fake.requests.at(-1)!.body.messages.at(-1).content;
+    expect(sent).toEqual([
+      { type: "text", text: "Compare these three" },
+      { type: "image_url", image_url: { url: `data:image/png;base64,${ONE_PIXEL_PNG_BASE64}` } },
+      {
+        type: "file",
+        file: {
+          filename: "report.pdf",
+          file_data: `data:application/pdf;base64,${Buffer.from(PDF).toString("base64")}`,
+        },
+      },
+      { type: "text", text: "notes.md:\n\n# Notes\nTwo" },
+    ]);
+    expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - row.cost!);
+  });
+
+  it("refuses one bad file among several before any charge, the error under the attachments and the form kept", async () => {
+    const { user, cookie } = await member();
+    const elf = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]);
+    const result = await plainFormPost(cookie, [
+      ["requestId", requestId()],
+      ["model", "openai:gpt-4o"],
+      ["prompt", "Read both"],
+      ["file0", { filename: "pixel.png", type: "image/png", bytes: PNG }],
+      ["file1", { filename: "run.pdf", type: "application/pdf", bytes: elf }],
+      ["file2", NO_FILE],
+      ["costCap", "0.50"],
+    ]);
+    expect(result.status).toBe(415);
+    expect(result.data).toMatchObject({
+      code: "file_type",
+      field: "files",
+      // Conform's result for the form: the message under the attachments, what was typed sent back.
+      result: {
+        status: "error",
+        error: { files: ["run.pdf is not a type any model here can read."] },
+        initialValue: { model: "openai:gpt-4o", prompt: "Read both", costCap: "0.50" },
+      },
+    });
+    expect((result.data as { result: { initialValue: object } }).result.initialValue).not.toHaveProperty("requestId");
+
+    // Six files are more than the form has inputs for: the request is refused whole.
+    const six = await plainFormPost(cookie, [
+      ["requestId", requestId()],
+      ["model", "openai:gpt-4o"],
+      ["prompt", "Read all"],
+      ...Array.from({ length: 6 }, (_, index): Part => [
+        `file${index}`,
+        { filename: `${index}.png`, type: "image/png", bytes: PNG },
+      ]),
+    ]);
+    expect(six).toMatchObject({
+      status: 400,
+      data: { code: "malformed", result: { error: { "": [expect.any(String)] } } },
+    });
+
+    // Fields checked with the same schema as in the browser, every error under its field.
+    const invalid = await plainFormPost(cookie, [
+      ["requestId", requestId()],
+      ["model", "openai:gpt-4o"],
+      ["prompt", "   "],
+      ["maxOutputTokens", "0"],
+      ["temperature", "3"],
+      ["costCap", "lots"],
+    ]);
+    expect(invalid).toMatchObject({ status: 400, data: { code: "invalid", field: "prompt", error: "Write a prompt" } });
+    expect((invalid.data as { result: { error: Record<string, string[]> } }).result.error).toEqual({
+      prompt: ["Write a prompt"],
+      maxOutputTokens: ["At least 1"],
+      temperature: ["From 0 to 2"],
+      costCap: [expect.any(String)],
+    });
+
+    expect(fake.requests).toHaveLength(0);
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(0);
+    expect(await prisma.storedFile.count({ where: { ownerId: user.id } })).toBe(0);
+    expect(await getWalletBalance(user.id)).toMatchObject({ balance: 5n * DOLLAR, held: 0n });
   });
 });
