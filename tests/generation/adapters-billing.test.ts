@@ -142,12 +142,15 @@ describe("billing through every adapter", () => {
       files: [picture("a.png"), picture("b.png")],
     });
     expect(fakes.openai.requests.at(-1)!.path).toBe("/v1/images/edits");
-    // $0.042 for the medium 1024×1024 image + 1,250 input tokens × $10 per million = $0.0545.
-    await expectBilled(user, row, { usage: { images: 1, inputTokens: 1_250, outputTokens: 1_056 }, cost: 54_500n });
     // The hold: the image, plus a token per byte of prompt (and 8 per message) and 1,600 per picture.
     const entry = (await getCatalogEntry("openai:gpt-image-1"))!;
     expect(entry.capabilities.tokensPerImage).toBe(1_600);
-    expect(row.heldAmount).toBe(42_000n + BigInt(8 + prompt.length + 2 * 1_600) * 10n);
+    expect(
+      row.heldAmount,
+      "the hold must bound the input tokens: prepareMedia passes the prompt and pictures to estimateImages",
+    ).toBe(42_000n + BigInt(8 + prompt.length + 2 * 1_600) * 10n);
+    // $0.042 for the medium 1024×1024 image + 1,250 input tokens × $10 per million = $0.0545.
+    await expectBilled(user, row, { usage: { images: 1, inputTokens: 1_250, outputTokens: 1_056 }, cost: 54_500n });
     expect(row.heldAmount).toBeGreaterThanOrEqual(row.cost!);
     expect(row.uncappedCost).toBeNull();
 
@@ -159,11 +162,11 @@ describe("billing through every adapter", () => {
       size: "1024x1024",
       quality: "low",
     });
+    expect(plain.row.heldAmount).toBe(11_000n + BigInt(8 + "A kite".length) * 10n);
     await expectBilled(plain.user, plain.row, {
       usage: { images: 1, inputTokens: 9, outputTokens: 272 },
       cost: 11_090n,
     });
-    expect(plain.row.heldAmount).toBe(11_000n + BigInt(8 + "A kite".length) * 10n);
   });
 
   it("Veo: per second of video, after polling the long-running operation", async () => {
