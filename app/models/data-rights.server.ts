@@ -918,6 +918,8 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
       await tx.googleSignup.deleteMany({
         where: { OR: [{ email }, ...(user.googleSub ? [{ googleSub: user.googleSub }] : [])] },
       });
+      // Staff replies may quote the member (a name, a number): they go, the anonymised message stays.
+      await tx.contactReply.deleteMany({ where: { message: { OR: [{ userId }, { email }] } } });
       await tx.contactMessage.updateMany({
         where: { OR: [{ userId }, { email }] },
         data: { name: DELETED_DISPLAY_NAME, email: deletedEmailFor(userId), message: "", ip: null },

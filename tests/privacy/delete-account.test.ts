@@ -102,7 +102,7 @@ async function richMember() {
     receipt: { bytes: PNG, filename: `${displayName}.png` },
   });
   expect(topUp.ok).toBe(true);
-  await prisma.contactMessage.create({
+  const contacted = await prisma.contactMessage.create({
     data: {
       userId: user.id,
       name: displayName,
@@ -111,6 +111,10 @@ async function richMember() {
       message: `Call me on ${phone}`,
       ip: "203.0.113.9",
     },
+  });
+  // Staff answers quote what they were told (the name and the number, here): erased with the account too.
+  await prisma.contactReply.create({
+    data: { messageId: contacted.id, body: `Hello ${displayName}, we will call ${phone}.`, emailId: `em-${id}` },
   });
   await prisma.contactMessage.create({
     data: { userId: null, name: displayName, email, subject: "Before I signed up", message: "Hi", ip: null },
