@@ -103,7 +103,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
     generations: overview.generations,
     files: overview.files,
     exportDays: EXPORT_TTL_DAYS,
-    exportMaxMb: Math.round(EXPORT_MAX_FILE_BYTES / (1024 * 1024)),
+    exportMaxSize:
+      EXPORT_MAX_FILE_BYTES >= 1024 ** 3
+        ? `about ${Math.round(EXPORT_MAX_FILE_BYTES / 1024 ** 3)} GB`
+        : `${Math.round(EXPORT_MAX_FILE_BYTES / 1024 ** 2)} MB`,
     latestExport: latest
       ? {
           status: latest.status,
@@ -286,7 +289,7 @@ export default function PrivacySettings() {
             </SubmitButton>
           </Form>
           <p className="text-xs text-zinc-600 dark:text-zinc-400">
-            {`Files up to ${loaderData.exportMaxMb} MB in total fit in one export; if yours are more, contact us.`}
+            {`One export holds up to ${loaderData.exportMaxSize} of files; if yours are more, contact us.`}
           </p>
         </div>
       </section>
