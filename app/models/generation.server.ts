@@ -748,7 +748,9 @@ export async function prepareMedia(
       ...(quality ? { quality } : {}),
       ...(files.length ? { files: files.length } : {}),
     };
-    held = estimateImages(entry.price, n, { size, quality });
+    // Models that bill input tokens (GPT Image) hold for the prompt and the pictures too.
+    const inputFiles = files.map((file) => ({ mediaType: file.mediaType, size: file.bytes.byteLength }));
+    held = estimateImages(entry.price, n, { size, quality }, { prompt: input.prompt, files: inputFiles, limits: caps });
   } else if (modality === "speech") {
     const characters = [...input.prompt].length;
     if (characters > caps.maxCharacters) {
