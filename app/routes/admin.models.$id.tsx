@@ -140,7 +140,11 @@ export default function EditModel() {
           ["cachedInputPerMillion", `Cached input, per million tokens (${money})`],
         ] as const)
       : entry.modality === "image"
-        ? ([["perImage", `Per image, default (${money})`]] as const)
+        ? ([
+            ["perImage", `Per image, default (${money})`],
+            // Models such as GPT Image also bill the prompt and input pictures by the token.
+            ["inputPerMillion", `Input, per million tokens, if the model bills them (${money})`],
+          ] as const)
         : entry.modality === "video"
           ? ([["perVideoSecond", `Per second of video (${money})`]] as const)
           : ([["perThousandCharacters", `Per 1,000 characters (${money})`]] as const);

@@ -90,7 +90,11 @@ export function describePrice(entry: Pick<CatalogEntry, "modality" | "price">, c
       );
       const low = amounts.reduce((a, b) => (b < a ? b : a), amounts[0] ?? 0n);
       const high = amounts.reduce((a, b) => (b > a ? b : a), amounts[0] ?? 0n);
-      return low === high ? `${money(low)} per image` : `${money(low)}–${money(high)} per image`;
+      const perImage = low === high ? `${money(low)} per image` : `${money(low)}–${money(high)} per image`;
+      // Some image models also bill their input (prompt and pictures) by the token.
+      return price.inputPerMillion > 0n
+        ? `${perImage} + ${money(priceOf(price, { inputTokens: 1_000_000 }))} per million input tokens`
+        : perImage;
     }
     case "speech":
       return `${money(priceOf(price, { characters: 1_000 }))} per 1,000 characters`;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { getCatalogEntry, listCatalog } from "#app/models/catalog.server";
 import { loader as listLoader } from "#app/routes/admin.models._index";
 import { action as editAction, loader as editLoader } from "#app/routes/admin.models.$id";
+import { describePrice } from "#app/utils/catalog";
 import { prisma } from "#app/utils/db.server";
 import { call, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
 
@@ -65,6 +66,27 @@ describe("model catalog", () => {
     expect(event.actorId).toBe(user.id);
     expect(event.before).toMatchObject({ outputPerMillion: "400000", markupBps: 0 });
     expect(event.after).toMatchObject({ outputPerMillion: "1234567", markupBps: 1250 });
+  });
+
+  it("an image model's form keeps and edits its input-token price (GPT Image bills prompt and pictures)", async () => {
+    const { cookie } = await signedIn("admin");
+    const page = await call(editLoader, getRequest("/admin/models/demo:image", { cookie }), { id: "demo:image" });
+    const defaults = (page.data as { defaults: Record<string, string> }).defaults;
+    const result = await call(
+      editAction,
+      postRequest(
+        "/admin/models/demo:image",
+        { ...defaults, enabled: "on", perImage: defaults.perImage ?? "0.002", inputPerMillion: "10" },
+        { cookie },
+      ),
+      { id: "demo:image" },
+    );
+    expect(result.status).toBe(302);
+    const entry = (await getCatalogEntry("demo:image"))!;
+    expect(entry.price.inputPerMillion).toBe(10_000_000n);
+    expect(describePrice(entry, "USD")).toMatch(/ per image \+ \$10\.00 per million input tokens$/);
+    // Restore the seeded price for the other tests of this worker.
+    await prisma.catalogModel.update({ where: { id: "demo:image" }, data: { inputPerMillion: 0n } });
   });
 
   it("refuses a malformed price with a field error and changes nothing", async () => {
