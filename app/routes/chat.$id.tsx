@@ -1,6 +1,8 @@
+import { getFormProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator } from "@remix-run/react";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, FormMessage } from "#app/components/forms";
 import {
@@ -9,7 +11,6 @@ import {
   EstimateNote,
   estimateFromForm,
   ModelPicker,
-  type FieldErrors,
 } from "#app/components/generation-form";
 import { Markdown } from "#app/components/markdown";
 import { listCatalog } from "#app/models/catalog.server";
@@ -17,7 +18,7 @@ import { getConversation } from "#app/models/generation.server";
 import { getWalletBalance } from "#app/models/ledger.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
-import { newRequestId } from "#app/utils/generation-form";
+import { generationSchema, newRequestId, refusalEntry, refusalResult } from "#app/utils/generation-form";
 import { formatMoney } from "#app/utils/money";
 import { useTextStream } from "#app/utils/use-text-stream";
 
@@ -44,14 +45,20 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   };
 }
 
+/** The fields this form shows: a refusal about any other (the hidden ones) is shown for the whole form. */
+const SHOWN_FIELDS = ["model", "prompt", "files"];
+
 export default function ChatPage() {
   const { conversation, catalog, initialModel, currency, available } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
+  const schema = useMemo(() => generationSchema(currency), [currency]);
   const [modelId, setModelId] = useState(initialModel);
   const [requestId, setRequestId] = useState(newRequestId);
   const [files, setFiles] = useState<File[]>([]);
   const [estimate, setEstimate] = useState<bigint | null>(null);
-  const [clientErrors, setClientErrors] = useState<FieldErrors>({});
+  const [lastResult, setLastResult] = useState<SubmissionResult | undefined>();
+  // Attachment errors are kept apart from Conform's: they go once the files change.
+  const [fileErrors, setFileErrors] = useState<string[] | undefined>();
   const [pending, setPending] = useState<{ prompt: string; regenerates: string | null } | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const entry = catalog.find((candidate) => candidate.id === modelId);
@@ -65,8 +72,15 @@ export default function ChatPage() {
     if (final.status === "done") {
       setRequestId(newRequestId());
       setFiles([]);
+      setFileErrors(undefined);
       formRef.current?.reset();
       revalidator.revalidate();
+    }
+    if (final.status === "refused" && final.error) {
+      // A refusal before anything ran, shown on the form: under its field, or for the whole form.
+      const [field, message] = refusalEntry(final.error, SHOWN_FIELDS);
+      if (field === "files") setFileErrors([message]);
+      else setLastResult(refusalResult({ [field]: [message] }));
     }
   });
   const busy = stream.status === "sending" || stream.status === "streaming" || stream.status === "settling";
@@ -99,21 +113,20 @@ export default function ChatPage() {
     void start(body);
   }
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const prompt = String(new FormData(event.currentTarget).get("prompt") ?? "");
-    if (!prompt.trim()) {
-      setClientErrors({ prompt: ["Write a message"] });
-      return;
-    }
-    setClientErrors({});
-    send({}, prompt, null);
-  }
-
-  const errors: FieldErrors = {
-    ...(stream.error?.field ? { [stream.error.field]: [stream.error.message] } : {}),
-    ...clientErrors,
-  };
+  const [form, fields] = useForm({
+    id: "chat",
+    lastResult,
+    defaultValue: { model: initialModel },
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+    // The same schema as /generate and the server; the request and conversation ids are hidden fields.
+    onValidate: ({ formData }) => parseWithZod(formData, { schema }),
+    onSubmit(event, { submission }) {
+      event.preventDefault();
+      if (submission?.status !== "success") return;
+      send({}, submission.value.prompt, null);
+    },
+  });
   const last = conversation.turns.at(-1);
   const visibleTurns = pending?.regenerates
     ? conversation.turns.filter((turn) => turn.id !== pending.regenerates)
@@ -192,40 +205,44 @@ export default function ChatPage() {
         ) : null}
       </ol>
 
-      <form ref={formRef} className="mt-8 space-y-4 card" onSubmit={onSubmit} onInput={recompute} noValidate>
+      <form ref={formRef} className="mt-8 space-y-4 card" {...getFormProps(form)} onInput={recompute}>
+        <input type="hidden" name="requestId" value={requestId} />
+        <input type="hidden" name="conversationId" value={conversation.id} />
         <ModelPicker
-          id="model"
+          id={fields.model.id}
+          name={fields.model.name}
           catalog={catalog}
           value={modelId}
           onChange={setModelId}
           currency={currency}
-          errors={errors.model}
+          errors={fields.model.errors}
           modalities={["text"]}
         />
         <div>
-          <label htmlFor="prompt" className="mb-1 block text-sm font-medium">
+          <label htmlFor={fields.prompt.id} className="mb-1 block text-sm font-medium">
             Your message
           </label>
           <textarea
-            id="prompt"
-            name="prompt"
             rows={4}
             className="input"
-            aria-invalid={errors.prompt?.length ? true : undefined}
-            aria-describedby={errors.prompt?.length ? "prompt-error" : undefined}
+            {...getTextareaProps(fields.prompt)}
             onKeyDown={(event) => {
               if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) formRef.current?.requestSubmit();
             }}
           />
-          <ErrorList id="prompt-error" errors={errors.prompt} />
+          <ErrorList id={fields.prompt.errorId} errors={fields.prompt.errors} />
         </div>
         {entry && entry.capabilities.fileTypes.length ? (
           <AttachmentsField
+            id={`${form.id}-files`}
             entry={entry}
             files={files}
-            onFilesChange={setFiles}
-            errors={errors.files}
-            onError={(message) => setClientErrors(message ? { files: [message] } : {})}
+            onFilesChange={(next) => {
+              setFiles(next);
+              setFileErrors(undefined);
+            }}
+            errors={fileErrors}
+            onError={(message) => setFileErrors(message ? [message] : undefined)}
             maxFiles={entry.capabilities.maxFiles}
           />
         ) : null}
@@ -245,7 +262,7 @@ export default function ChatPage() {
             </button>
           </div>
         </div>
-        <FormMessage errors={stream.error && !stream.error.field ? [stream.error.message] : null} />
+        <FormMessage id={form.errorId} errors={form.errors} />
         {stream.error?.code === "insufficient_funds" ? (
           <Link className="text-sm link" to="/wallet/top-up">
             Top up your wallet

@@ -1,16 +1,18 @@
+import { getFormProps, getInputProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, FormMessage } from "#app/components/forms";
-import { estimateFromForm, EstimateNote, ModelPicker, type FieldErrors } from "#app/components/generation-form";
+import { estimateFromForm, EstimateNote, ModelPicker } from "#app/components/generation-form";
 import { Markdown } from "#app/components/markdown";
 import { listCatalog } from "#app/models/catalog.server";
 import { getWalletBalance } from "#app/models/ledger.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import type { CatalogEntry } from "#app/utils/catalog";
 import { env } from "#app/utils/env.server";
-import { newRequestId } from "#app/utils/generation-form";
+import { compareSchema, newRequestId, refusalEntry, refusalResult } from "#app/utils/generation-form";
 import { formatMoney } from "#app/utils/money";
 import { useTextStream, type StreamState } from "#app/utils/use-text-stream";
 
@@ -73,16 +75,30 @@ function Column({
   );
 }
 
+/** The fields this form shows; each side's `model` is its picker. */
+const SHOWN_FIELDS = ["left", "right", "prompt", "maxOutputTokens"];
+
 export default function ComparePage() {
   const loaded = useLoaderData<typeof loader>();
   const { catalog, currency } = loaded;
+  const schema = useMemo(() => compareSchema(currency), [currency]);
   const [leftId, setLeftId] = useState(loaded.left);
   const [rightId, setRightId] = useState(loaded.right);
-  const [errors, setErrors] = useState<FieldErrors>({});
+  const [lastResult, setLastResult] = useState<SubmissionResult | undefined>();
   const [estimate, setEstimate] = useState<bigint | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
-  const left = useTextStream();
-  const right = useTextStream();
+  // The refusals of this compare's two requests (each side answers on its own), shown on the form together.
+  const refusals = useRef<Record<string, string[]>>({});
+  const refusedOn = (side: "left" | "right") => (final: StreamState) => {
+    if (final.status !== "refused" || !final.error) return;
+    const [field, message] = refusalEntry(final.error, SHOWN_FIELDS, { model: side });
+    const messages = refusals.current[field] ?? [];
+    if (messages.includes(message)) return;
+    refusals.current = { ...refusals.current, [field]: [...messages, message] };
+    setLastResult(refusalResult(refusals.current));
+  };
+  const left = useTextStream(refusedOn("left"));
+  const right = useTextStream(refusedOn("right"));
   const busy = [left.state, right.state].some((state) => ["sending", "streaming", "settling"].includes(state.status));
   const byId = (id: string) => catalog.find((entry) => entry.id === id);
   const leftEntry = byId(leftId);
@@ -97,30 +113,34 @@ export default function ComparePage() {
   // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(recompute, [leftId, rightId]);
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const prompt = String(form.get("prompt") ?? "");
-    const problems: FieldErrors = {};
-    if (!prompt.trim()) problems.prompt = ["Write a prompt"];
-    if (leftId === rightId) problems.right = ["Choose two different models"];
-    setErrors(problems);
-    if (Object.keys(problems).length) return;
-    const group = newRequestId();
-    for (const [side, modelId] of [
-      [left, leftId],
-      [right, rightId],
-    ] as const) {
-      const body = new FormData();
-      body.set("requestId", newRequestId());
-      body.set("compareGroup", group);
-      body.set("model", modelId);
-      body.set("prompt", prompt);
-      const maxTokens = form.get("maxOutputTokens");
-      if (typeof maxTokens === "string" && maxTokens) body.set("maxOutputTokens", maxTokens);
-      void side.start(body);
-    }
-  }
+  const [form, fields] = useForm({
+    id: "compare",
+    lastResult,
+    defaultValue: { left: loaded.left, right: loaded.right },
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+    // The generation form's schema for two models (see compareSchema), as /api/generate/text checks each side.
+    onValidate: ({ formData }) => parseWithZod(formData, { schema }),
+    onSubmit(event, { formData, submission }) {
+      event.preventDefault();
+      if (submission?.status !== "success") return;
+      refusals.current = {};
+      const group = newRequestId();
+      for (const [side, modelId] of [
+        [left, submission.value.left],
+        [right, submission.value.right],
+      ] as const) {
+        const body = new FormData();
+        body.set("requestId", newRequestId());
+        body.set("compareGroup", group);
+        body.set("model", modelId);
+        body.set("prompt", String(formData.get("prompt") ?? ""));
+        const maxTokens = formData.get("maxOutputTokens");
+        if (typeof maxTokens === "string" && maxTokens) body.set("maxOutputTokens", maxTokens);
+        void side.start(body);
+      }
+    },
+  });
 
   return (
     <main className="mx-auto max-w-5xl px-4 py-6 sm:py-10">
@@ -128,60 +148,54 @@ export default function ComparePage() {
       <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
         One prompt, two answers side by side. Each is charged on its own, only for what it uses.
       </p>
-      <form ref={formRef} className="mt-6 space-y-4 card" onSubmit={onSubmit} onInput={recompute} noValidate>
+      <form ref={formRef} className="mt-6 space-y-4 card" {...getFormProps(form)} onInput={recompute}>
         <div className="grid gap-4 md:grid-cols-2">
           <ModelPicker
-            id="left"
-            name="left"
+            id={fields.left.id}
+            name={fields.left.name}
             label="First model"
             catalog={catalog}
             value={leftId}
             onChange={setLeftId}
             currency={currency}
+            errors={fields.left.errors}
             modalities={["text"]}
           />
           <ModelPicker
-            id="right"
-            name="right"
+            id={fields.right.id}
+            name={fields.right.name}
             label="Second model"
             catalog={catalog}
             value={rightId}
             onChange={setRightId}
             currency={currency}
-            errors={errors.right}
+            errors={fields.right.errors}
             modalities={["text"]}
           />
         </div>
         <div>
-          <label htmlFor="prompt" className="mb-1 block text-sm font-medium">
+          <label htmlFor={fields.prompt.id} className="mb-1 block text-sm font-medium">
             Prompt
           </label>
-          <textarea
-            id="prompt"
-            name="prompt"
-            rows={4}
-            className="input"
-            aria-invalid={errors.prompt ? true : undefined}
-            aria-describedby={errors.prompt ? "prompt-error" : undefined}
-          />
-          <ErrorList id="prompt-error" errors={errors.prompt} />
+          <textarea rows={4} className="input" {...getTextareaProps(fields.prompt)} />
+          <ErrorList id={fields.prompt.errorId} errors={fields.prompt.errors} />
         </div>
         <div className="sm:max-w-64">
-          <label htmlFor="maxOutputTokens" className="mb-1 block text-sm font-medium">
+          <label htmlFor={fields.maxOutputTokens.id} className="mb-1 block text-sm font-medium">
             Longest answer (tokens)
           </label>
           <input
-            id="maxOutputTokens"
-            name="maxOutputTokens"
-            type="number"
+            {...getInputProps(fields.maxOutputTokens, { type: "number" })}
             min={1}
             inputMode="numeric"
             className="input"
+            // The smaller of the two models' defaults until the member changes it.
             defaultValue={Math.min(
               leftEntry?.capabilities.defaultOutputTokens ?? 1024,
               rightEntry?.capabilities.defaultOutputTokens ?? 1024,
             )}
           />
+          <ErrorList id={fields.maxOutputTokens.errorId} errors={fields.maxOutputTokens.errors} />
         </div>
         <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
           <EstimateNote
@@ -213,7 +227,7 @@ export default function ComparePage() {
             </button>
           </div>
         </div>
-        <FormMessage errors={errors.form} />
+        <FormMessage id={form.errorId} errors={form.errors} />
       </form>
 
       {left.state.status !== "idle" || right.state.status !== "idle" ? (

@@ -88,3 +88,37 @@ export function refusalResult(
   const { requestId: _requestId, ...initialValue } = fields;
   return { status: "error", initialValue, error };
 }
+
+/**
+ * The /compare form, derived from the generation form: one prompt and longest answer for two models (`left`,
+ * `right`, each checked as `model` is), which must differ. Each side is then sent as its own generation.
+ */
+export function compareSchema(currency: string) {
+  const base = generationSchema(currency);
+  return base
+    .pick({ prompt: true, maxOutputTokens: true })
+    .extend({ left: base.shape.model, right: base.shape.model })
+    .refine((value) => value.left !== value.right, {
+      message: "Choose two different models",
+      path: ["right"],
+      // Also when another field is in error, so every problem shows at once.
+      when: (payload) => {
+        const value = payload.value as { left?: unknown; right?: unknown };
+        return typeof value?.left === "string" && typeof value.right === "string";
+      },
+    });
+}
+
+/**
+ * A refusal from /api/generate/text ({ error, field }) as an entry of Conform's errors, for a form that
+ * shows only some of the generation fields: under the field it is about when the form shows it (renamed
+ * with `names`, e.g. `model` → `right`), else under the whole form ("").
+ */
+export function refusalEntry(
+  refusal: { message: string; field: string | null },
+  shown: readonly string[],
+  names: Record<string, string> = {},
+): [field: string, message: string] {
+  const name = refusal.field ? (names[refusal.field] ?? refusal.field) : "";
+  return [shown.includes(name) ? name : "", refusal.message];
+}

@@ -31,6 +31,20 @@ describe.each(VIEWPORTS)("generating at $name size ($width×$height)", (viewport
     await page.context().clearCookies();
   });
 
+  /** The field is marked invalid and its description (aria-describedby) includes the message. */
+  async function expectFieldError(label: string, message: string) {
+    const field = page.getByLabel(label, { exact: true });
+    await page.getByText(message, { exact: true }).first().waitFor();
+    expect(await field.getAttribute("aria-invalid")).toBe("true");
+    const described = await field.evaluate((element) =>
+      (element.getAttribute("aria-describedby") ?? "")
+        .split(" ")
+        .map((id) => document.getElementById(id)?.textContent ?? "")
+        .join(" "),
+    );
+    expect(described).toContain(message);
+  }
+
   async function member() {
     const user = await createUser({ displayName: `Maker ${viewport.name}` });
     await fundWallet(user.id, 2_000_000n); // $2 of demo credit
@@ -68,7 +82,12 @@ describe.each(VIEWPORTS)("generating at $name size ($width×$height)", (viewport
     await page.getByRole("link", { name: "Continue this chat" }).click();
     await page.waitForURL(`${suite.app().url}/chat/${row.conversationId}`);
     await waitForHydration(page);
+    // An empty message is refused with the error tied to the field, and nothing is sent.
+    await page.getByRole("button", { name: "Send" }).click();
+    await expectFieldError("Your message", "Write a prompt");
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(1);
     await page.getByLabel("Your message").fill("And how are they charged?");
+    expect(await page.getByLabel("Your message").getAttribute("aria-invalid")).toBeNull();
     await page.getByRole("button", { name: "Send" }).click();
     await page.getByText("And how are they charged?").first().waitFor();
     await page.waitForFunction(
@@ -120,7 +139,14 @@ describe.each(VIEWPORTS)("generating at $name size ($width×$height)", (viewport
   it("compares two models side by side, each with its own cost", async () => {
     const user = await member();
     await signInAs(page, suite.app().url, user.email, TEST_PASSWORD, "/compare");
+    await waitForHydration(page);
+    // The same model twice and no prompt: both refused at once, each error tied to its field.
     await page.getByLabel("First model").selectOption("demo:chat");
+    await page.getByLabel("Second model").selectOption("demo:chat");
+    await page.getByRole("button", { name: "Compare" }).click();
+    await expectFieldError("Prompt", "Write a prompt");
+    await expectFieldError("Second model", "Choose two different models");
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(0);
     await page.getByLabel("Second model").selectOption("demo:chat-mini");
     await page.getByLabel("Prompt").fill("Which is better?");
     await page.getByRole("button", { name: "Compare" }).click();

@@ -1,3 +1,4 @@
+import { parseWithZod } from "@conform-to/zod/v4";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 // Text generation end to end: the real route action, the real OpenAI SDK against a local fake that speaks
@@ -17,6 +18,7 @@ import { getCatalogEntry } from "#app/models/catalog.server";
 import { checkInvariants, getWalletBalance } from "#app/models/ledger.server";
 import { action } from "#app/routes/api.generate.text";
 import { action as generateAction } from "#app/routes/generate";
+import { compareSchema, refusalEntry } from "#app/utils/generation-form";
 import { prisma } from "#app/utils/db.server";
 import { setLogSink } from "#app/utils/logger.server";
 import { priceOf } from "#app/utils/pricing";
@@ -489,6 +491,52 @@ function plainFormPost(cookie: string, parts: Part[]) {
 const PNG = new Uint8Array(Buffer.from(ONE_PIXEL_PNG_BASE64, "base64"));
 const PDF = new TextEncoder().encode("%PDF-1.4\n%fake\n");
 const NO_FILE = { filename: "", type: "application/octet-stream", bytes: new Uint8Array() };
+
+describe("the /chat and /compare forms", () => {
+  it("check the fields with the shared schema and show the endpoint's refusals under their fields", async () => {
+    const { cookie } = await member(0n);
+    const fieldsOf = (entries: Record<string, string>) => {
+      const form = new FormData();
+      for (const [key, value] of Object.entries(entries)) form.set(key, value);
+      return form;
+    };
+    // /compare: the generation form's checks for two models, which must differ; every error at once.
+    const compare = parseWithZod(
+      fieldsOf({ left: "demo:chat", right: "demo:chat", prompt: "  ", maxOutputTokens: "0" }),
+      { schema: compareSchema("USD") },
+    );
+    expect(compare.status).toBe("error");
+    expect(compare.reply().error).toEqual({
+      prompt: ["Write a prompt"],
+      maxOutputTokens: ["At least 1"],
+      right: ["Choose two different models"],
+    });
+    const fine = parseWithZod(fieldsOf({ left: "demo:chat", right: "demo:chat-mini", prompt: "Hi" }), {
+      schema: compareSchema("USD"),
+    });
+    expect(fine.status).toBe("success");
+
+    // The endpoint's refusals ({ error, field }) under the field each form shows, else for the whole form.
+    const chatFields = ["model", "prompt", "files"];
+    const compareFields = ["left", "right", "prompt", "maxOutputTokens"];
+    const shown = async (fields: Fields, shownFields: string[], names?: Record<string, string>) => {
+      const { body } = await refusal(await send(textRequest(cookie, fields)));
+      return refusalEntry({ message: body.error, field: body.field }, shownFields, names);
+    };
+    expect(await shown({ model: "demo:chat", prompt: "   " }, chatFields)).toEqual(["prompt", "Write a prompt"]);
+    const unknown = await shown({ model: "openai:gpt-nonexistent", prompt: "Hi" }, compareFields, {
+      model: "right",
+    });
+    expect(unknown).toEqual(["right", expect.any(String)]);
+    // Not enough balance is about no one field.
+    const broke = await shown({ model: "demo:chat", prompt: "Hi" }, chatFields);
+    expect(broke).toEqual(["", expect.stringMatching(/available balance/)]);
+    // A hidden field's error (the conversation id) is shown for the whole form.
+    const badId = await shown({ model: "demo:chat", prompt: "Hi", conversationId: "not an id!" }, chatFields);
+    expect(badId).toEqual(["", "Invalid id"]);
+    expect(fake.requests).toHaveLength(0);
+  });
+});
 
 describe("the /generate form without JavaScript", () => {
   it("sends several attachments (one file input each): all read, sniffed, sent to the model and kept", async () => {
