@@ -76,6 +76,7 @@ export default function ChatPage() {
       formRef.current?.reset();
       revalidator.revalidate();
     }
+    if (final.status === "refused") setPending(null); // nothing ran: a turn hidden for regenerating comes back
     if (final.status === "refused" && final.error) {
       // A refusal before anything ran, shown on the form: under its field, or for the whole form.
       const [field, message] = refusalEntry(final.error, SHOWN_FIELDS);
