@@ -1,5 +1,4 @@
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { runIfScript, startCommand } from "./lib/cli";
 
 // `npm run admin:create -- --email someone@example.com [--role admin|support]`
 // Gives an EXISTING account (sign up first, in the browser) the admin or support role. It never
@@ -34,30 +33,16 @@ export function validateCreate(
 
 /** Runs the command; returns the exit code (0 done, 1 refused or failed, 2 unknown option or no DATABASE_URL). */
 export async function main(argv: string[], out = console.log, err = console.error): Promise<number> {
-  let values: CreateInput & { help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        email: { type: "string" },
-        role: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    err(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  if (!process.env.DATABASE_URL) {
-    err("DATABASE_URL is not set. Point it at the database to change (for development, `npm run dev` prints it).");
-    return 2;
-  }
+  const started = startCommand<CreateInput>(
+    argv,
+    {
+      email: { type: "string" },
+      role: { type: "string" },
+    },
+    { usage: USAGE, database: "the database to change", out, err },
+  );
+  if ("exitCode" in started) return started.exitCode;
+  const { values } = started;
   const valid = validateCreate(values);
   if (!valid.ok) {
     err(valid.errors.map((line) => `error: ${line}`).join("\n"));
@@ -80,14 +65,4 @@ export async function main(argv: string[], out = console.log, err = console.erro
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const code = await main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`admin:create failed: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  });
-  if (process.env.DATABASE_URL) {
-    const { closeDatabase } = await import("#app/utils/db.server");
-    await closeDatabase().catch(() => undefined);
-  }
-  process.exit(code);
-}
+await runIfScript(import.meta.url, "admin:create", main);

