@@ -309,7 +309,7 @@ export async function checkLowBalance(userId: string): Promise<LowBalanceStatus>
       crossed: { email: string; displayName: string; threshold: string; available: string; notifiedAt: string } | null;
       rearmed: boolean;
       threshold_set: boolean;
-      notified: boolean;
+      below: boolean;
     }>(LOW_BALANCE_CHECK, [userId, walletAccountId(userId)]);
     if (!row) return "off";
     if (row.crossed) {
@@ -320,7 +320,8 @@ export async function checkLowBalance(userId: string): Promise<LowBalanceStatus>
       return "rearmed";
     }
     if (!row.threshold_set) return "off";
-    return row.notified ? "already_notified" : "above";
+    // Below and not sent by this call: it was sent already, or by a concurrent check that got there first.
+    return row.below ? "already_notified" : "above";
   } catch (error) {
     logger.error("wallet.low_balance_check_failed", {
       userId,
@@ -332,7 +333,8 @@ export async function checkLowBalance(userId: string): Promise<LowBalanceStatus>
 
 // Available balance of the member's own wallet (none yet: 0). At most one of the two UPDATEs matches (one
 // needs notified_at NULL, the other NOT NULL): "crossed" marks the alert as sent by exactly one caller,
-// "rearmed" clears it once the balance is back. The last two columns come from the row as it was before.
+// "rearmed" clears it once the balance is back. The last two columns are read from the statement's snapshot,
+// so they may predate a concurrent check's update; the caller reasons from the balance, not from the mark.
 const LOW_BALANCE_CHECK = {
   name: "wallet_low_balance_check",
   text: `WITH available AS (
@@ -353,8 +355,8 @@ const LOW_BALANCE_CHECK = {
         'available', amount::text, 'notifiedAt', low_balance_notified_at) FROM crossed) AS crossed,
       EXISTS (SELECT 1 FROM rearmed) AS rearmed,
       low_balance_threshold IS NOT NULL AS threshold_set,
-      low_balance_notified_at IS NOT NULL AS notified
-    FROM users WHERE id = $1`,
+      coalesce(available.amount < low_balance_threshold, false) AS below
+    FROM users, available WHERE users.id = $1`,
 };
 
 async function sendLowBalanceEmail(
