@@ -7,7 +7,8 @@ import { logger, redact, setLogSink } from "#app/utils/logger.server";
 import { isForbiddenCrossOrigin } from "#app/utils/origin.server";
 import { isCommonPassword, verifyPassword, hashPassword } from "#app/utils/password.server";
 import { consumeRateLimit } from "#app/utils/rate-limit.server";
-import { requireRole, requireVerifiedUser } from "#app/utils/auth.server";
+import { getAuth, requireRole, requireVerifiedUser } from "#app/utils/auth.server";
+import { prisma } from "#app/utils/db.server";
 import { safeRedirectPath } from "#app/utils/request.server";
 import { describeUserAgent } from "#app/utils/user-agent";
 import { call, createUser, getRequest, signedInCookie } from "#tests/helpers";
@@ -134,6 +135,20 @@ describe("roles and verification gates", () => {
     expect((await call(gate, getRequest("/admin", { cookie: memberCookie }))).status).toBe(404);
     expect((await call(gate, getRequest("/admin", { cookie: adminCookie }))).data).toMatchObject({ role: "admin" });
     expect((await call(gate, getRequest("/admin"))).location).toBe("/login?redirectTo=%2Fadmin");
+  });
+
+  it("checks the session once for all the loaders of a page (each gets its own Request copy), afresh later", async () => {
+    const user = await createUser();
+    const { cookie } = await signedInCookie(user.id);
+    const original = getRequest("/settings", { cookie });
+    // Remix hands each loader a copy made like this.
+    const copies = [original, new Request(original.url, original), new Request(original.url, original)];
+    const checks = copies.map((request) => getAuth(request));
+    expect(new Set(checks).size).toBe(1);
+    expect((await checks[0])!.user?.id).toBe(user.id);
+    // Once settled, the next request is checked again: a session ended meanwhile is refused at once.
+    await prisma.session.deleteMany({ where: { userId: user.id } });
+    expect((await getAuth(getRequest("/settings", { cookie }))).user).toBeNull();
   });
 
   it("requireVerifiedUser sends unverified members to /verify", async () => {

@@ -5,15 +5,27 @@ import { validateSessionCookie, type SessionUser } from "#app/models/session.ser
 type Auth =
   { user: SessionUser; sessionId: string; setCookie: string | null } | { user: null; setCookie: string | null };
 
-// Loaders of one navigation share the Request: validate the cookie once per request.
-const cache = new WeakMap<Request, Promise<Auth>>();
+// The cookie is checked once per request. Remix gives each loader of a page its own copy of the Request,
+// so a WeakMap on the Request alone misses; the copies start together, so they share the check that is in
+// flight for the same cookie (as Prisma's batching of identical findUnique calls used to do for us).
+const byRequest = new WeakMap<Request, Promise<Auth>>();
+const inFlight = new Map<string, Promise<Auth>>();
 
 export function getAuth(request: Request): Promise<Auth> {
-  let pending = cache.get(request);
+  let pending = byRequest.get(request);
+  if (pending) return pending;
+  const cookie = request.headers.get("cookie") ?? "";
+  pending = inFlight.get(cookie);
   if (!pending) {
-    pending = validateSessionCookie(request.headers.get("cookie"));
-    cache.set(request, pending);
+    const check = validateSessionCookie(cookie || null);
+    inFlight.set(cookie, check);
+    const done = () => {
+      if (inFlight.get(cookie) === check) inFlight.delete(cookie);
+    };
+    check.then(done, done);
+    pending = check;
   }
+  byRequest.set(request, pending);
   return pending;
 }
 

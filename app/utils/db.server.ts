@@ -18,7 +18,7 @@ function createPool() {
 export const pool = createPool();
 // An idle connection that the server drops (a restart, a failover) emits an error on the pool; without a
 // listener that would crash the process. The pool replaces the connection on the next query.
-pool.on("error", (error) => logger.warn("db.idle_connection_error", { code: (error as { code?: string }).code }));
+pool.on("error", (error) => logger.warn("db.idle_connection_error", { sqlState: (error as { code?: string }).code }));
 
 /** Closes the database connections (scripts and benchmarks, before their PostgreSQL stops). */
 export async function closeDatabase() {
