@@ -4,6 +4,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { type AuditFilters, listAuditEvents } from "#app/models/admin-members.server";
 import { requireRole } from "#app/utils/auth.server";
 import { formatDateTime } from "#app/utils/dates";
+import { Pager } from "#app/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Audit log — Admin — AI Wallet" }];
 
@@ -176,27 +177,7 @@ export default function AdminAudit() {
         </ol>
       )}
 
-      {pageCount > 1 ? (
-        <nav aria-label="Pages" className="flex items-center justify-between gap-2 text-sm">
-          {page > 1 ? (
-            <Link to={pageLink(filters, page - 1)} className="btn-secondary">
-              ‹ Newer
-            </Link>
-          ) : (
-            <span />
-          )}
-          <span>
-            Page {page} of {pageCount}
-          </span>
-          {page < pageCount ? (
-            <Link to={pageLink(filters, page + 1)} className="btn-secondary">
-              Older ›
-            </Link>
-          ) : (
-            <span />
-          )}
-        </nav>
-      ) : null}
+      <Pager page={page} pageCount={pageCount} hrefFor={(target) => pageLink(filters, target)} />
     </div>
   );
 }

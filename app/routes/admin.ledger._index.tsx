@@ -7,6 +7,7 @@ import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
 import { formatDateTime } from "#app/utils/dates";
+import { Pager } from "#app/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Ledger — Admin — AI Wallet" }];
 
@@ -239,27 +240,12 @@ export default function AdminLedger() {
         )}
       </section>
 
-      {pageCount > 1 ? (
-        <nav aria-label="Pages" className="flex items-center justify-between gap-2 text-sm">
-          {page > 1 ? (
-            <Link to={listLink({ kind, q }, page > 2 ? { page: String(page - 1) } : {})} className="btn-secondary">
-              ‹ Previous
-            </Link>
-          ) : (
-            <span />
-          )}
-          <span>
-            Page {page} of {pageCount}
-          </span>
-          {page < pageCount ? (
-            <Link to={listLink({ kind, q }, { page: String(page + 1) })} className="btn-secondary">
-              Next ›
-            </Link>
-          ) : (
-            <span />
-          )}
-        </nav>
-      ) : null}
+      <Pager
+        page={page}
+        pageCount={pageCount}
+        hrefFor={(target) => listLink({ kind, q }, target > 1 ? { page: String(target) } : {})}
+        labels={["‹ Previous", "Next ›"]}
+      />
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { listMembers } from "#app/models/admin-members.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
+import { Pager } from "#app/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Members — Admin — AI Wallet" }];
 
@@ -108,27 +109,7 @@ export default function AdminMembers() {
         </ul>
       )}
 
-      {pageCount > 1 ? (
-        <nav aria-label="Pages" className="flex items-center justify-between gap-2 text-sm">
-          {page > 1 ? (
-            <Link to={pageLink(q, page - 1)} className="btn-secondary">
-              ‹ Newer
-            </Link>
-          ) : (
-            <span />
-          )}
-          <span>
-            Page {page} of {pageCount}
-          </span>
-          {page < pageCount ? (
-            <Link to={pageLink(q, page + 1)} className="btn-secondary">
-              Older ›
-            </Link>
-          ) : (
-            <span />
-          )}
-        </nav>
-      ) : null}
+      <Pager page={page} pageCount={pageCount} hrefFor={(target) => pageLink(q, target)} />
     </div>
   );
 }

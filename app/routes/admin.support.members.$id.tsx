@@ -7,6 +7,7 @@ import { listGenerationsForSupport } from "#app/models/support-access.server";
 import { requireRole } from "#app/utils/auth.server";
 import { clientIp } from "#app/utils/request.server";
 import { formatDateTime } from "#app/utils/dates";
+import { Pager } from "#app/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Member history — Support access — Admin — AI Wallet" }];
 
@@ -85,27 +86,7 @@ export default function SupportMemberHistory() {
           </ul>
         </>
       )}
-      {pageCount > 1 ? (
-        <nav aria-label="Pages" className="flex items-center justify-between gap-2 text-sm">
-          {page > 1 ? (
-            <Link to={pageLink(page - 1)} className="btn-secondary">
-              ‹ Newer
-            </Link>
-          ) : (
-            <span />
-          )}
-          <span>
-            Page {page} of {pageCount}
-          </span>
-          {page < pageCount ? (
-            <Link to={pageLink(page + 1)} className="btn-secondary">
-              Older ›
-            </Link>
-          ) : (
-            <span />
-          )}
-        </nav>
-      ) : null}
+      <Pager page={page} pageCount={pageCount} hrefFor={pageLink} />
     </div>
   );
 }

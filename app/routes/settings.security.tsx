@@ -4,6 +4,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { listSecurityEvents } from "#app/models/account.server";
 import { requireUser } from "#app/utils/auth.server";
 import { formatDateTime } from "#app/utils/dates";
+import { Pager } from "#app/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Security · Settings · AI Wallet" }];
 
@@ -71,27 +72,7 @@ export default function SecuritySettings() {
           ))}
         </ol>
       )}
-      {pageCount > 1 ? (
-        <nav aria-label="Pages" className="flex items-center justify-between gap-2 text-sm">
-          {page > 1 ? (
-            <Link to={pageLink(page - 1)} className="btn-secondary">
-              ‹ Newer
-            </Link>
-          ) : (
-            <span />
-          )}
-          <span>
-            Page {page} of {pageCount}
-          </span>
-          {page < pageCount ? (
-            <Link to={pageLink(page + 1)} className="btn-secondary">
-              Older ›
-            </Link>
-          ) : (
-            <span />
-          )}
-        </nav>
-      ) : null}
+      <Pager page={page} pageCount={pageCount} hrefFor={pageLink} />
     </section>
   );
 }
