@@ -1,5 +1,5 @@
 import type { EChartsOption } from "echarts";
-import { axisMoney, CHART_WIDTH, shortDay, type ChartSvgs, type ChartVariant } from "#app/components/spend-chart";
+import { CHART_WIDTH, dayChartFrame, FONT, TEXT, type ChartSvgs, type ChartVariant } from "#app/components/spend-chart";
 
 // The admin overview's revenue vs. provider cost charts. Like the wallet's spend charts, the loader draws
 // them once on the server (ECharts' SVG renderer, see renderChartSvg) from these options; <ReportChart>
@@ -11,10 +11,6 @@ export const SERIES = {
   revenue: { label: "Revenue", color: "#2856dc" },
   providerCost: { label: "Provider cost", color: "#d97706" },
 } as const;
-
-const GRID_LINE = "rgba(113, 113, 122, 0.3)";
-const TEXT = "#52525b";
-const FONT = { fontSize: 12, fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif" };
 
 export type RevenueDayPoint = {
   /** YYYY-MM-DD (UTC). */
@@ -47,28 +43,11 @@ export function revenueByDayOption(points: RevenueDayPoint[], variant: ChartVari
     silent: true,
   });
   return {
-    animation: false,
-    textStyle: FONT,
-    // The axis labels fit inside the chart (ECharts 6 spelling of the deprecated `containLabel`).
-    grid: { left: 8, right: 12, top: 16, bottom: 8, outerBoundsMode: "same", outerBoundsContain: "axisLabel" },
-    xAxis: {
-      type: "category",
-      data: points.map((point) => shortDay(point.day)),
-      axisTick: { show: false },
-      axisLine: { lineStyle: { color: GRID_LINE } },
-      axisLabel: {
-        color: TEXT,
-        interval: (index: number) => (points.length - 1 - index) % (narrow ? 7 : 5) === 0,
-        hideOverlap: true,
-      },
-    },
-    yAxis: {
-      type: "value",
-      min: 0,
-      splitNumber: narrow ? 3 : 4,
-      axisLabel: { color: TEXT, formatter: axisMoney(currency) },
-      splitLine: { lineStyle: { color: GRID_LINE } },
-    },
+    ...dayChartFrame(
+      points.map((point) => point.day),
+      variant,
+      currency,
+    ),
     series: [bar("revenue"), bar("providerCost")],
   };
 }

@@ -23,9 +23,10 @@ export type DayPoint = {
 export type ModelPoint = { model: string; value: number; label: string; count: number };
 
 const BAR = "#2856dc";
-const GRID_LINE = "rgba(113, 113, 122, 0.3)";
-const TEXT = "#52525b";
-const FONT = { fontSize: 12, fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif" };
+// Shared by every server-drawn chart (the admin's too).
+export const GRID_LINE = "rgba(113, 113, 122, 0.3)";
+export const TEXT = "#52525b";
+export const FONT = { fontSize: 12, fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif" };
 
 /** "12 Nov" from "2026-11-12". */
 export function shortDay(day: string): string {
@@ -63,30 +64,45 @@ export function axisMoney(currency: string) {
   return (value: number) => (Math.abs(value) >= 10_000 ? compact : plain).format(value);
 }
 
-export function spendByDayOption(points: DayPoint[], variant: ChartVariant, currency: string): EChartsOption {
+/**
+ * What every per-day bar chart shares: the UTC days along the bottom (the newest last, labelled with every
+ * 7th (phone) or 5th (wide) day before it), money up the side, and labels kept inside the chart.
+ */
+export function dayChartFrame(days: string[], variant: ChartVariant, currency: string): EChartsOption {
   const narrow = variant === "narrow";
   return {
     animation: false,
     textStyle: FONT,
-    grid: { left: 8, right: 12, top: 16, bottom: 8, containLabel: true },
+    // The axis labels fit inside the chart (ECharts 6 spelling of the deprecated `containLabel`).
+    grid: { left: 8, right: 12, top: 16, bottom: 8, outerBoundsMode: "same", outerBoundsContain: "axisLabel" },
     xAxis: {
       type: "category",
-      data: points.map((point) => shortDay(point.day)),
+      data: days.map(shortDay),
       axisTick: { show: false },
       axisLine: { lineStyle: { color: GRID_LINE } },
-      // The newest day is last: show it, and every 7th (phone) or 5th (wide) day before it.
       axisLabel: {
         color: TEXT,
-        interval: (index: number) => (points.length - 1 - index) % (narrow ? 7 : 5) === 0,
+        interval: (index: number) => (days.length - 1 - index) % (narrow ? 7 : 5) === 0,
         hideOverlap: true,
       },
     },
     yAxis: {
       type: "value",
+      min: 0,
       splitNumber: narrow ? 3 : 4,
       axisLabel: { color: TEXT, formatter: axisMoney(currency) },
       splitLine: { lineStyle: { color: GRID_LINE } },
     },
+  };
+}
+
+export function spendByDayOption(points: DayPoint[], variant: ChartVariant, currency: string): EChartsOption {
+  return {
+    ...dayChartFrame(
+      points.map((point) => point.day),
+      variant,
+      currency,
+    ),
     series: [
       {
         type: "bar",
