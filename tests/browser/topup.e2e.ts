@@ -390,6 +390,8 @@ describe.each(VIEWPORTS)("topping up at $name size ($width×$height)", (viewport
     await saveScreenshot(adminPage, "admin-topups-approved", adminView);
     await decided.click();
     await adminPage.waitForURL(`${app.url}/admin/top-ups/${topUp.id}`);
+    // The request's own page (the list, with other approved requests, may still be on screen a moment).
+    await adminPage.getByRole("heading", { level: 1, name: claimedLabel }).waitFor();
     await adminPage.getByText("approved", { exact: true }).waitFor();
     await adminPage.getByText(/ by Ada Admin$/).waitFor();
     expect(await adminPage.getByRole("button", { name: "Approve and credit" }).count()).toBe(0);
