@@ -150,12 +150,22 @@ const SIDES = ["ours", "fn", "baseline"] as const;
 type Side = (typeof SIDES)[number];
 type Result = Record<Side, Summary>;
 
-/** Runs in the order baseline, fn, ours, ours, fn, baseline (after a warm-up of each): each side's
- * result is its two runs merged, so a drift in the machine's load does not favour one side. */
-async function sideBySide(label: string, clients: number, dataDir: string, ops: Record<Side, () => Promise<void>>) {
+/** Runs in the order baseline, fn, ours, ours, fn, baseline (after a warm-up of each and an ANALYZE): each
+ * side's result is its two runs merged, so a drift in the machine's load does not favour one side. */
+async function sideBySide(
+  label: string,
+  clients: number,
+  dataDir: string,
+  analyze: () => Promise<unknown>,
+  ops: Record<Side, () => Promise<void>>,
+) {
   const order: Side[] = ["baseline", "fn", "ours", "ours", "fn", "baseline"];
-  step(`${label}: warm-up, then ${order.join("/")} × ${RUN_S} s`);
+  step(`${label}: warm-up, ANALYZE, then ${order.join("/")} × ${RUN_S} s`);
   for (const side of SIDES) await closedLoop(clients, WARMUP_S, dataDir, ops[side]);
+  // Statistics as autovacuum keeps them on a live database. Without this, the tables' statistics stay as
+  // they were before the first hold (ledger_holds empty), every connection's cached plans look holds up
+  // by a sequential scan, and each operation gets slower as the table grows, at random per connection.
+  await analyze();
   const runs: Partial<Record<Side, Run>> = {};
   for (const side of order) {
     const run = await closedLoop(clients, RUN_S, dataDir, ops[side]);
@@ -313,6 +323,7 @@ async function main() {
       );
     });
     await pool.query("VACUUM ANALYZE");
+    const analyze = () => pool.query("ANALYZE");
 
     let sequence = 0;
     const nextKey = (prefix: string) => `${prefix}:${(sequence += 1)}`;
@@ -333,6 +344,7 @@ async function main() {
       `(a) transfers across ${WALLETS} wallets, ${TRANSFER_CLIENTS} clients`,
       TRANSFER_CLIENTS,
       dataDir,
+      analyze,
       {
         ours: async () => {
           const [from, to] = randomPair();
@@ -373,6 +385,7 @@ async function main() {
         `(b) hold + post on one hot wallet, ${clients} client${clients === 1 ? "" : "s"}`,
         clients,
         dataDir,
+        analyze,
         {
           ours: async () => {
             const { holdId } = await ledger.hold({

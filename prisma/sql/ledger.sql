@@ -84,6 +84,10 @@ BEGIN
   RETURN QUERY SELECT v_id, false;
 END $$;
 
+-- The hold functions below keep a wallet's row lock as short as they can: every read, check and write
+-- that does not need the lock happens first, and the wallet's UPDATE comes last, so the lock lasts from
+-- that UPDATE to the commit. A busy wallet's holds and charges queue on that lock (ADR 0009).
+
 -- Reserve p_amount of a wallet's available balance. Idempotent on p_key.
 CREATE OR REPLACE FUNCTION ledger_hold(
   p_key text, p_account text, p_amount bigint, p_expires_at timestamptz, p_metadata jsonb
@@ -96,25 +100,39 @@ BEGIN
     RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: invalid_hold: the amount must be positive';
     RETURN;
   END IF;
-  -- The wallet's row lock serializes its holds; a replay waits here and then finds the first hold.
-  SELECT * INTO v_account FROM ledger_accounts WHERE id = p_account FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_account: ' || p_account;
-    RETURN;
-  END IF;
   SELECT h.id INTO v_id FROM ledger_holds h WHERE h.idempotency_key = p_key;
   IF v_id IS NOT NULL THEN
     RETURN QUERY SELECT v_id, true, NULL::text;
+    RETURN;
+  END IF;
+  -- Without a lock: an empty wallet is refused before anything is written (the everyday refusal).
+  SELECT * INTO v_account FROM ledger_accounts WHERE id = p_account;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_account: ' || p_account;
     RETURN;
   END IF;
   IF NOT v_account.allow_negative AND v_account.balance - v_account.held < p_amount THEN
     RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: insufficient_funds: ' || p_account;
     RETURN;
   END IF;
+  -- Claims the key: a concurrent replay waits on this row's key until we commit, then finds our hold.
   INSERT INTO ledger_holds (idempotency_key, account_id, amount, expires_at, metadata)
   VALUES (p_key, p_account, p_amount, p_expires_at, coalesce(p_metadata, '{}'::jsonb))
+  ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id INTO v_id;
-  UPDATE ledger_accounts SET held = held + p_amount WHERE id = p_account;
+  IF v_id IS NULL THEN
+    RETURN QUERY SELECT h.id, true, NULL::text FROM ledger_holds h WHERE h.idempotency_key = p_key;
+    RETURN;
+  END IF;
+  -- The funds check that counts: re-evaluated on the newest row version once the lock is ours.
+  UPDATE ledger_accounts SET held = held + p_amount
+  WHERE id = p_account AND (allow_negative OR balance - held >= p_amount);
+  IF NOT FOUND THEN
+    -- Another hold took the money since the check above: take back our own, uncommitted hold.
+    DELETE FROM ledger_holds WHERE id = v_id;
+    RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: insufficient_funds: ' || p_account;
+    RETURN;
+  END IF;
   RETURN QUERY SELECT v_id, false, NULL::text;
 END $$;
 
@@ -128,7 +146,8 @@ DECLARE
   v_transfer text;
   v_found int;
   v_currencies int;
-  v_balance bigint;
+  v_wallet_balance bigint;
+  v_to_balance bigint;
 BEGIN
   SELECT * INTO v_hold FROM ledger_holds WHERE id = p_hold FOR UPDATE;
   IF NOT FOUND THEN
@@ -151,9 +170,9 @@ BEGIN
     RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: invalid_hold: the charge must be between 0 and the held amount';
     RETURN;
   END IF;
-
+  -- Accounts are never removed and never change currency: checked without locking them.
   SELECT count(*), count(DISTINCT currency) INTO v_found, v_currencies
-  FROM (SELECT id, currency FROM ledger_accounts WHERE id IN (v_hold.account_id, p_to) ORDER BY id FOR NO KEY UPDATE) locked;
+  FROM ledger_accounts WHERE id IN (v_hold.account_id, p_to);
   IF v_found <> 2 THEN
     RETURN QUERY SELECT NULL::text, NULL::boolean, 'ledger: unknown_account: ' || p_to;
     RETURN;
@@ -163,21 +182,30 @@ BEGIN
     RETURN;
   END IF;
 
-  UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
   IF p_amount > 0 THEN
     INSERT INTO ledger_transfers (idempotency_key, kind, description, metadata)
     VALUES ('hold:' || v_hold.id || ':post', p_kind, p_description,
             coalesce(p_metadata, '{}'::jsonb) || jsonb_build_object('holdId', v_hold.id))
     RETURNING id INTO v_transfer;
-    UPDATE ledger_accounts SET balance = balance - p_amount WHERE id = v_hold.account_id RETURNING balance INTO v_balance;
-    INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after)
-    VALUES (v_transfer, v_hold.account_id, -p_amount, v_balance);
-    UPDATE ledger_accounts SET balance = balance + p_amount WHERE id = p_to RETURNING balance INTO v_balance;
-    INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after)
-    VALUES (v_transfer, p_to, p_amount, v_balance);
   END IF;
   UPDATE ledger_holds SET status = 'posted', posted_amount = p_amount, transfer_id = v_transfer, resolved_at = now()
   WHERE id = v_hold.id;
+  IF p_amount = 0 THEN
+    UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
+    RETURN QUERY SELECT v_transfer, false, NULL::text;
+    RETURN;
+  END IF;
+  -- The two accounts are locked in id order, as ledger_transfer locks them: no deadlocks between them.
+  IF p_to < v_hold.account_id THEN
+    UPDATE ledger_accounts SET balance = balance + p_amount WHERE id = p_to RETURNING balance INTO v_to_balance;
+  END IF;
+  UPDATE ledger_accounts SET held = held - v_hold.amount, balance = balance - p_amount
+  WHERE id = v_hold.account_id RETURNING balance INTO v_wallet_balance;
+  IF p_to > v_hold.account_id THEN
+    UPDATE ledger_accounts SET balance = balance + p_amount WHERE id = p_to RETURNING balance INTO v_to_balance;
+  END IF;
+  INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after)
+  VALUES (v_transfer, v_hold.account_id, -p_amount, v_wallet_balance), (v_transfer, p_to, p_amount, v_to_balance);
   RETURN QUERY SELECT v_transfer, false, NULL::text;
 END $$;
 
@@ -200,8 +228,8 @@ BEGIN
     RETURN QUERY SELECT NULL::boolean, 'ledger: hold_resolved: ' || p_hold || ' was posted';
     RETURN;
   END IF;
-  UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
   UPDATE ledger_holds SET status = 'voided', resolved_at = now() WHERE id = v_hold.id;
+  UPDATE ledger_accounts SET held = held - v_hold.amount WHERE id = v_hold.account_id;
   RETURN QUERY SELECT true, NULL::text;
 END $$;
 

@@ -14,7 +14,7 @@ import {
   walletAccountId,
   ensureWallet,
 } from "#app/models/ledger.server";
-import { prisma } from "#app/utils/db.server";
+import { pool, prisma } from "#app/utils/db.server";
 import { createUser } from "#tests/helpers";
 
 const USD = (dollars: number) => BigInt(Math.round(dollars * 100)) * 10_000n;
@@ -243,6 +243,36 @@ describe("holds", () => {
     await voidHold(live.holdId);
   });
 
+  it("a hold that passed the funds check but lost the money to a concurrent hold is refused and leaves no row", async () => {
+    const user = await fundedMember(1_000n);
+    const wallet = walletAccountId(user.id);
+    const rival = await pool.connect();
+    try {
+      // The rival takes all the money inside an open transaction: its hold is not visible yet.
+      await rival.query("BEGIN");
+      await rival.query("SELECT * FROM ledger_hold($1, $2, 1000, now() + interval '1 hour', '{}')", [
+        key("rival"),
+        wallet,
+      ]);
+      const loserKey = key("loser");
+      const loser = hold({ key: loserKey, userId: user.id, amount: 600n, expiresAt: inAnHour() });
+      // The loser saw 1,000 available, claimed its key and now waits for the wallet's row lock.
+      for (;;) {
+        const { rows } = await pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ledger_hold%'",
+        );
+        if (rows.length > 0) break;
+      }
+      await rival.query("COMMIT");
+      await expect(loser).rejects.toMatchObject({ code: "insufficient_funds" });
+      expect(await prisma.ledgerHold.count({ where: { idempotencyKey: loserKey } })).toBe(0);
+      expect(await getWalletBalance(user.id)).toMatchObject({ balance: 1_000n, held: 1_000n, available: 0n });
+    } finally {
+      await rival.query("ROLLBACK").catch(() => undefined);
+      rival.release();
+    }
+  });
+
   it("200 concurrent holds against a wallet funded for exactly 50: exactly 50 succeed, no overdraft", async () => {
     const unit = 20_000n;
     const user = await fundedMember(unit * 50n);
@@ -256,6 +286,8 @@ describe("holds", () => {
     expect(succeeded).toHaveLength(50);
     for (const attempt of refused)
       expect((attempt as PromiseRejectedResult).reason).toMatchObject({ code: "insufficient_funds" });
+    // A refused hold leaves no row behind, even one refused after it had claimed its key.
+    expect(await prisma.ledgerHold.count({ where: { accountId: walletAccountId(user.id) } })).toBe(50);
     expect(await getWalletBalance(user.id)).toMatchObject({ balance: unit * 50n, held: unit * 50n, available: 0n });
     // Settle them all concurrently, half charged in full, half released.
     await Promise.all(
