@@ -88,6 +88,11 @@ END $$;
 -- that does not need the lock happens first, and the wallet's UPDATE comes last, so the lock lasts from
 -- that UPDATE to the commit. A busy wallet's holds and charges queue on that lock (ADR 0009).
 
+-- A hold's foreign key to its account is checked at commit, when ledger_hold already holds the wallet's
+-- row lock. Checked at the INSERT, it would take a share lock on the busy wallet row before the UPDATE,
+-- and concurrent holds would pile those share locks up into multixacts that every UPDATE has to copy.
+ALTER TABLE ledger_holds ALTER CONSTRAINT ledger_holds_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
+
 -- Reserve p_amount of a wallet's available balance. Idempotent on p_key.
 CREATE OR REPLACE FUNCTION ledger_hold(
   p_key text, p_account text, p_amount bigint, p_expires_at timestamptz, p_metadata jsonb
