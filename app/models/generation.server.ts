@@ -11,7 +11,7 @@ import {
   type Usage,
 } from "#providers/index";
 import type { CatalogEntry } from "#app/utils/catalog";
-import { camelRow, columnsOf, newId, prisma, sql } from "#app/utils/db.server";
+import { camelRow, columnsOf, newId, prisma, sql, stableId } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
@@ -70,8 +70,15 @@ const timeoutMs = () => env.GENERATION_TIMEOUT_SECONDS * 1000;
 
 const money = (amount: bigint) => formatMoney(amount, env.WALLET_CURRENCY);
 
-async function requireModel(modelId: string, modality: CatalogEntry["modality"]): Promise<CatalogEntry> {
-  const entry = await getCatalogEntry(modelId);
+/**
+ * The request id's generation if it exists (a replayed submit), and the catalog entry of the model asked
+ * for: two independent statements, run side by side.
+ */
+function lookUpRequest(userId: string, requestId: string, modelId: string) {
+  return Promise.all([findByRequestId(userId, requestId), getCatalogEntry(modelId)]);
+}
+
+function requireModel(entry: CatalogEntry | null, modality: CatalogEntry["modality"]): CatalogEntry {
   if (!entry) throw new GenerationRefused("unknown_model", "model", "Choose a model from the list.");
   if (entry.modality !== modality) {
     throw new GenerationRefused("wrong_modality", "model", `${entry.label} does not make ${modality}.`);
@@ -186,16 +193,16 @@ type NewGeneration = {
   newConversationTitle?: string | null;
 };
 
-// One statement: the generation and, when it is the first turn, its conversation (created only if the
-// generation is, so a replayed request id leaves no empty chat behind; the foreign key is checked at the
-// end of the statement, when both rows exist).
+// One statement: the generation, with its hold, and, when it is the first turn, its conversation (created
+// only if the generation is, so a replayed request id leaves no empty chat behind; the foreign key is
+// checked at the end of the statement, when both rows exist).
 const INSERT_GENERATION = {
   name: "generation_insert",
   text: `WITH generation AS (
       INSERT INTO generations (id, user_id, request_id, conversation_id, regenerates_id, compare_group, model_id,
-        model_label, modality, status, prompt, params, cost_cap, held_amount, started_at)
+        model_label, modality, status, prompt, params, cost_cap, held_amount, started_at, hold_id)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::"Modality", $10::"GenerationStatus", $11, $12::jsonb, $13::bigint,
-        $14::bigint, $15::timestamptz)
+        $14::bigint, $15::timestamptz, $17)
       ON CONFLICT (user_id, request_id) DO NOTHING
       RETURNING ${GENERATION_COLUMNS}
     ), conversation AS (
@@ -205,10 +212,20 @@ const INSERT_GENERATION = {
     SELECT * FROM generation`,
 };
 
-/** Creates the row, or returns the one this request id already made (replayed = true). */
-async function createOnce(data: NewGeneration): Promise<{ row: Generation; replayed: boolean }> {
+/**
+ * Holds the most the generation may cost, then creates its row with the hold attached: two statements.
+ * The hold comes first, so a refused one leaves nothing to undo. Both are keyed by the request id, and
+ * the row's id follows from it, so a double submit makes one hold and one row (replayed = true for the
+ * second, which gets the first one's row).
+ */
+async function startGeneration(
+  data: NewGeneration,
+  holdExpiresAt: Date,
+): Promise<{ row: Generation; replayed: boolean }> {
+  const id = stableId("generation", data.userId, data.requestId);
+  const holdId = await holdFor(data.userId, data.requestId, data.heldAmount, holdExpiresAt, id);
   const [row] = await sql(INSERT_GENERATION, [
-    newId(),
+    id,
     data.userId,
     data.requestId,
     data.conversationId ?? null,
@@ -224,6 +241,7 @@ async function createOnce(data: NewGeneration): Promise<{ row: Generation; repla
     data.heldAmount.toString(),
     data.startedAt ?? null,
     data.newConversationTitle ?? null,
+    holdId,
   ]);
   if (row) return { row: camelRow<Generation>(row), replayed: false };
   const existing = await findByRequestId(data.userId, data.requestId);
@@ -231,17 +249,7 @@ async function createOnce(data: NewGeneration): Promise<{ row: Generation; repla
   return { row: existing, replayed: true };
 }
 
-const SET_HOLD = {
-  name: "generation_set_hold",
-  text: `UPDATE generations SET hold_id = $2 WHERE id = $1 RETURNING ${GENERATION_COLUMNS}`,
-};
-
-async function attachHold(generationId: string, holdId: string): Promise<Generation> {
-  const [row] = await sql(SET_HOLD, [generationId, holdId]);
-  return camelRow<Generation>(row!);
-}
-
-/** Undoes a row whose hold was refused: nothing happened, so nothing is kept. */
+/** Undoes a row that never ran (its hold already released): nothing happened, so nothing is kept. */
 async function forget(id: string) {
   await prisma.generation.delete({ where: { id } }).catch(() => undefined);
 }
@@ -468,10 +476,10 @@ function toMessages(turns: Turn[], prompt: string, files: Attachment[]): Message
 
 /** Checks, prices and holds a text request; nothing is sent upstream yet. */
 export async function prepareText(input: TextInput): Promise<PreparedText> {
-  const existing = await findByRequestId(input.userId, input.requestId);
+  const [existing, found] = await lookUpRequest(input.userId, input.requestId, input.modelId);
   if (existing) return { replayed: true, row: existing };
 
-  const entry = await requireModel(input.modelId, "text");
+  const entry = requireModel(found, "text");
   const caps = entry.capabilities;
   checkAttachments(entry, input.files);
   // Models that take no temperature (the page hides the field) are called without one.
@@ -536,37 +544,32 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
   const newConversationTitle = !conversationId && !input.compareGroup ? titleFrom(prompt) : null;
   if (newConversationTitle) conversationId = newId();
 
-  const { row, replayed } = await createOnce({
-    userId: input.userId,
-    requestId: input.requestId,
-    conversationId,
-    regeneratesId: input.regeneratesId ?? null,
-    compareGroup: input.compareGroup ?? null,
-    modelId: entry.id,
-    modelLabel: entry.label,
-    modality: "text",
-    status: "running",
-    prompt,
-    params: {
-      maxOutputTokens,
-      ...(temperature !== undefined ? { temperature } : {}),
-      files: input.files.length,
+  const { row, replayed } = await startGeneration(
+    {
+      userId: input.userId,
+      requestId: input.requestId,
+      conversationId,
+      regeneratesId: input.regeneratesId ?? null,
+      compareGroup: input.compareGroup ?? null,
+      modelId: entry.id,
+      modelLabel: entry.label,
+      modality: "text",
+      status: "running",
+      prompt,
+      params: {
+        maxOutputTokens,
+        ...(temperature !== undefined ? { temperature } : {}),
+        files: input.files.length,
+      },
+      costCap: cap,
+      heldAmount: held,
+      startedAt: new Date(),
+      newConversationTitle,
     },
-    costCap: cap,
-    heldAmount: held,
-    startedAt: new Date(),
-    newConversationTitle,
-  });
+    new Date(Date.now() + timeoutMs() + HOLD_GRACE_MS),
+  );
   if (replayed) return { replayed: true, row };
   try {
-    const holdId = await holdFor(
-      input.userId,
-      input.requestId,
-      held,
-      new Date(Date.now() + timeoutMs() + HOLD_GRACE_MS),
-      row.id,
-    );
-    const withHold = await attachHold(row.id, holdId);
     await storeInputs(input.userId, row.id, input.files);
     // A conversation created just above is already fresh; an existing one moves to the top of the list.
     if (conversationId && (input.conversationId || input.regeneratesId)) {
@@ -574,7 +577,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
     }
     return {
       replayed: false,
-      row: withHold,
+      row,
       entry,
       messages,
       maxOutputTokens,
@@ -582,14 +585,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
       typicalInputTokens: estimateInputTokens(texts, files, caps, 4),
     };
   } catch (error) {
-    if (error instanceof GenerationRefused) {
-      await forget(row.id);
-      if (conversationId && !input.conversationId && !input.regeneratesId) {
-        await prisma.conversation.deleteMany({ where: { id: conversationId, userId: input.userId } });
-      }
-    } else {
-      await fail(row, error).catch(() => undefined);
-    }
+    await fail(row, error).catch(() => undefined);
     throw error;
   }
 }
@@ -717,9 +713,9 @@ export async function prepareMedia(
   modality: "image" | "speech" | "video",
   input: MediaInput,
 ): Promise<{ row: Generation; replayed: boolean }> {
-  const existing = await findByRequestId(input.userId, input.requestId);
+  const [existing, found] = await lookUpRequest(input.userId, input.requestId, input.modelId);
   if (existing) return { row: existing, replayed: true };
-  const entry = await requireModel(input.modelId, modality);
+  const entry = requireModel(found, modality);
   const caps = entry.capabilities;
   const files = input.files ?? [];
   checkAttachments(entry, files);
@@ -781,31 +777,28 @@ export async function prepareMedia(
   const cap = input.costCap ?? null;
   if (cap !== null && held > cap) throw capRefusal(held, cap);
 
-  const created = await createOnce({
-    userId: input.userId,
-    requestId: input.requestId,
-    modelId: entry.id,
-    modelLabel: entry.label,
-    modality,
-    status: "queued",
-    prompt: input.prompt,
-    params,
-    costCap: cap,
-    heldAmount: held,
-  });
+  const created = await startGeneration(
+    {
+      userId: input.userId,
+      requestId: input.requestId,
+      modelId: entry.id,
+      modelLabel: entry.label,
+      modality,
+      status: "queued",
+      prompt: input.prompt,
+      params,
+      costCap: cap,
+      heldAmount: held,
+    },
+    new Date(Date.now() + MEDIA_HOLD_MS),
+  );
   if (created.replayed) return created;
   try {
-    const holdId = await holdFor(
-      input.userId,
-      input.requestId,
-      held,
-      new Date(Date.now() + MEDIA_HOLD_MS),
-      created.row.id,
-    );
-    const row = await attachHold(created.row.id, holdId);
-    await storeInputs(input.userId, row.id, files);
-    return { row, replayed: false };
+    await storeInputs(input.userId, created.row.id, files);
+    return created;
   } catch (error) {
+    // Nothing ran: release the money and leave no trace of the request.
+    await voidHold(created.row.holdId!);
     await forget(created.row.id);
     throw error;
   }

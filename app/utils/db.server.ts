@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
 import pg from "pg";
@@ -75,10 +75,15 @@ export function camelRow<Model>(row: Record<string, unknown>): Model {
   return result as Model;
 }
 
+const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+const idFrom = (bytes: Uint8Array) => "c" + Array.from(bytes.subarray(0, 24), (byte) => ID_ALPHABET[byte % 36]).join("");
+
 /** A new primary key shaped like Prisma's cuid() ids ("c" + 24 base-36 characters), for rows made by `sql`. */
 export function newId(): string {
-  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-  let id = "c";
-  for (const byte of randomBytes(24)) id += alphabet[byte % 36];
-  return id;
+  return idFrom(randomBytes(24));
+}
+
+/** The same shape of key, derived from its parts: every caller with the same parts names the same row. */
+export function stableId(...parts: string[]): string {
+  return idFrom(createHash("sha256").update(parts.join("\u0000")).digest());
 }

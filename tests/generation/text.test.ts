@@ -15,7 +15,7 @@ const setup = await vi.hoisted(async () => {
 });
 
 import { getCatalogEntry } from "#app/models/catalog.server";
-import { checkInvariants, getWalletBalance } from "#app/models/ledger.server";
+import { checkInvariants, getWalletBalance, walletAccountId } from "#app/models/ledger.server";
 import { action } from "#app/routes/api.generate.text";
 import { action as generateAction } from "#app/routes/generate";
 import { compareSchema, refusalEntry } from "#app/utils/generation-form";
@@ -272,6 +272,23 @@ describe("text generation through /api/generate/text", () => {
     expect(fake.requests).toHaveLength(1);
     expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(1);
     expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - BigInt(String(first.done.cost)));
+  });
+
+  it("treats a double click (the same request id twice at once) as one generation, one hold and one charge", async () => {
+    const { user, cookie } = await member();
+    const fields = { requestId: requestId(), model: "openai:gpt-4o", prompt: "Clicked twice" };
+    const [first, second] = await Promise.all([generate(cookie, fields), generate(cookie, fields)]);
+    expect(second.done.generationId).toBe(first.done.generationId);
+    expect(fake.requests).toHaveLength(1);
+    const rows = await prisma.generation.findMany({ where: { userId: user.id } });
+    expect(rows).toHaveLength(1);
+    const holds = await prisma.ledgerHold.findMany({ where: { accountId: walletAccountId(user.id) } });
+    expect(holds).toHaveLength(1);
+    expect(rows[0]!.holdId).toBe(holds[0]!.id);
+    expect(holds[0]!.metadata).toEqual({ generationId: rows[0]!.id });
+    const charged = rows[0]!.cost!;
+    expect(charged).toBeGreaterThan(0n);
+    expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - charged);
   });
 
   it("fits the request under the member's cost cap by asking for fewer tokens, or refuses", async () => {
