@@ -76,7 +76,8 @@ export function camelRow<Model>(row: Record<string, unknown>): Model {
 }
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
-const idFrom = (bytes: Uint8Array) => "c" + Array.from(bytes.subarray(0, 24), (byte) => ID_ALPHABET[byte % 36]).join("");
+const idFrom = (bytes: Uint8Array) =>
+  "c" + Array.from(bytes.subarray(0, 24), (byte) => ID_ALPHABET[byte % 36]).join("");
 
 /** A new primary key shaped like Prisma's cuid() ids ("c" + 24 base-36 characters), for rows made by `sql`. */
 export function newId(): string {
