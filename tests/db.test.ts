@@ -10,7 +10,7 @@ import { Prisma, type CatalogModel, type Generation } from "@prisma/client";
 import { getCatalogEntry } from "#app/models/catalog.server";
 import { prepareText, streamText } from "#app/models/generation.server";
 import { checkInvariants } from "#app/models/ledger.server";
-import { camelRow, columnsOf, newId, prisma, sql } from "#app/utils/db.server";
+import { camelRow, columnsOf, newId, prisma, sql, stableId } from "#app/utils/db.server";
 import { createUser, fundWallet } from "#tests/helpers";
 
 describe("sql (straight on the pool)", () => {
@@ -35,6 +35,15 @@ describe("sql (straight on the pool)", () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newId()));
     expect(ids.size).toBe(1000);
     for (const id of ids) expect(id).toMatch(/^c[0-9a-z]{24}$/);
+  });
+
+  it("stableId gives the same parts the same cuid-shaped id, and different parts another", () => {
+    const id = stableId("generation", "user1", "request1");
+    expect(id).toMatch(/^c[0-9a-z]{24}$/);
+    expect(stableId("generation", "user1", "request1")).toBe(id);
+    expect(stableId("generation", "user2", "request1")).not.toBe(id);
+    // The parts are kept apart: moving a character across a boundary is another id.
+    expect(stableId("ab", "c")).not.toBe(stableId("a", "bc"));
   });
 });
 
