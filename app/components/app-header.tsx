@@ -32,10 +32,15 @@ function SignOutButton({ className }: { className: string }) {
 export function AppHeader({ user }: { user: HeaderUser | null }) {
   const menu = useRef<HTMLDetailsElement>(null);
   const location = useLocation();
-  // The phone menu is a <details>: close it after each navigation so it does not cover the new page.
-  useEffect(() => {
+  // The phone menu is a <details>: it closes as soon as a link or button in it is used, and after any
+  // other navigation (back, forward), so it never covers the next page.
+  const closeMenu = () => {
     if (menu.current) menu.current.open = false;
-  }, [location.key]);
+  };
+  useEffect(closeMenu, [location.key]);
+  const closeOnChoice = (event: React.MouseEvent) => {
+    if ((event.target as Element).closest("a, button")) closeMenu();
+  };
   const links = user
     ? [...memberNav, ...(user.role === "admin" || user.role === "support" ? [{ to: "/admin", label: "Admin" }] : [])]
     : [];
@@ -72,8 +77,10 @@ export function AppHeader({ user }: { user: HeaderUser | null }) {
           <summary className="btn-secondary min-h-11 cursor-pointer list-none" aria-label="Menu">
             <span aria-hidden="true">☰</span> Menu
           </summary>
+          {/* Listens to the clicks of the links and buttons inside (Enter on a link is a click too). */}
           <nav
             aria-label="Main"
+            onClick={closeOnChoice}
             className="absolute right-0 z-20 mt-2 flex w-56 flex-col gap-1 rounded-xl border border-zinc-200 bg-white p-2 shadow-lg dark:border-zinc-800 dark:bg-zinc-900"
           >
             {links.map((link) => (
