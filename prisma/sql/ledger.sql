@@ -91,7 +91,13 @@ END $$;
 -- A hold's foreign key to its account is checked at commit, when ledger_hold already holds the wallet's
 -- row lock. Checked at the INSERT, it would take a share lock on the busy wallet row before the UPDATE,
 -- and concurrent holds would pile those share locks up into multixacts that every UPDATE has to copy.
-ALTER TABLE ledger_holds ALTER CONSTRAINT ledger_holds_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
+-- Altered only once: this file runs on every deploy, and ALTER TABLE locks the table.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ledger_holds_account_id_fkey' AND NOT condeferrable) THEN
+    ALTER TABLE ledger_holds ALTER CONSTRAINT ledger_holds_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
+  END IF;
+END $$;
 
 -- Reserve p_amount of a wallet's available balance. Idempotent on p_key.
 CREATE OR REPLACE FUNCTION ledger_hold(

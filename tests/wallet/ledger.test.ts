@@ -243,6 +243,13 @@ describe("holds", () => {
     await voidHold(live.holdId);
   });
 
+  it("checks a hold's account reference at commit, so waiting holds put no share lock on the busy wallet", async () => {
+    const { rows } = await pool.query<{ condeferrable: boolean; condeferred: boolean }>(
+      "SELECT condeferrable, condeferred FROM pg_constraint WHERE conname = 'ledger_holds_account_id_fkey'",
+    );
+    expect(rows).toEqual([{ condeferrable: true, condeferred: true }]);
+  });
+
   it("a hold that passed the funds check but lost the money to a concurrent hold is refused and leaves no row", async () => {
     const user = await fundedMember(1_000n);
     const wallet = walletAccountId(user.id);
