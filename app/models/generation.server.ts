@@ -195,7 +195,9 @@ type NewGeneration = {
 
 // One statement: the generation, with its hold, and, when it is the first turn, its conversation (created
 // only if the generation is, so a replayed request id leaves no empty chat behind; the foreign key is
-// checked at the end of the statement, when both rows exist).
+// checked at the end of the statement, when both rows exist). No conflict target: the id follows from the
+// request id, so both unique indexes must be arbiters. With `ON CONFLICT (user_id, request_id)`, two
+// submits racing past the pre-check collide on the primary key and one fails instead of replaying.
 const INSERT_GENERATION = {
   name: "generation_insert",
   text: `WITH generation AS (
@@ -203,7 +205,7 @@ const INSERT_GENERATION = {
         model_label, modality, status, prompt, params, cost_cap, held_amount, started_at, hold_id)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::"Modality", $10::"GenerationStatus", $11, $12::jsonb, $13::bigint,
         $14::bigint, $15::timestamptz, $17)
-      ON CONFLICT (user_id, request_id) DO NOTHING
+      ON CONFLICT DO NOTHING
       RETURNING ${GENERATION_COLUMNS}
     ), conversation AS (
       INSERT INTO conversations (id, user_id, title, updated_at)

@@ -291,6 +291,18 @@ describe("text generation through /api/generate/text", () => {
     expect((await getWalletBalance(user.id)).balance).toBe(5n * DOLLAR - charged);
   });
 
+  it("keeps one generation per request id however many submits of it race (ten rounds of four at once)", async () => {
+    const { user, cookie } = await member();
+    for (let round = 0; round < 10; round++) {
+      const fields = { requestId: requestId(), model: "openai:gpt-4o", prompt: `Clicked four times, round ${round}` };
+      const results = await Promise.all([1, 2, 3, 4].map(() => generate(cookie, fields)));
+      expect(new Set(results.map((result) => result.done.generationId)).size).toBe(1);
+    }
+    expect(fake.requests).toHaveLength(10);
+    expect(await prisma.generation.count({ where: { userId: user.id } })).toBe(10);
+    expect(await prisma.ledgerHold.count({ where: { accountId: walletAccountId(user.id) } })).toBe(10);
+  });
+
   it("fits the request under the member's cost cap by asking for fewer tokens, or refuses", async () => {
     const { cookie } = await member();
     const { events, done } = await generate(cookie, {
