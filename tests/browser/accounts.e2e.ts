@@ -307,3 +307,37 @@ describe.each(VIEWPORTS)("accounts at $name size ($width×$height)", (viewport) 
     await heading(page, "Page not found");
   });
 });
+
+// The server makes its route tables once per build, not per request (patches/, ADR 0010): pages asked
+// for all at once, in any order, must each still get their own route, heading, status and redirect.
+describe("the production server's routing", () => {
+  const pages = [
+    { path: "/login", status: 200, heading: "Sign in" },
+    { path: "/signup", status: 200, heading: "Create your account" },
+    { path: "/forgot-password", status: 200, heading: "Reset your password" },
+    { path: "/terms", status: 200, heading: "Terms of use" },
+    { path: "/nope/deep/path", status: 404, heading: "Page not found" },
+    { path: "/history/some-generation", status: 302, heading: null },
+    { path: "/admin/ledger/some-account", status: 302, heading: null },
+  ];
+
+  it("renders each page for its own URL when many are asked for at once", async () => {
+    const asked = Array.from({ length: 4 }, (_, round) => (round % 2 ? [...pages].reverse() : pages)).flat();
+    const answers = await Promise.all(
+      asked.map(async (page) => {
+        const response = await fetch(`${app.url}${page.path}`, { redirect: "manual" });
+        return {
+          page,
+          status: response.status,
+          location: response.headers.get("location"),
+          html: await response.text(),
+        };
+      }),
+    );
+    for (const { page, status, location, html } of answers) {
+      expect({ path: page.path, status }).toEqual({ path: page.path, status: page.status });
+      if (page.heading) expect(html.match(/<h1[^>]*>([^<]*)<\/h1>/)?.[1]).toBe(page.heading);
+      else expect(location).toBe(`/login?redirectTo=${encodeURIComponent(page.path)}`);
+    }
+  });
+});
