@@ -340,4 +340,20 @@ describe("the production server's routing", () => {
       else expect(location).toBe(`/login?redirectTo=${encodeURIComponent(page.path)}`);
     }
   });
+
+  it("gives crawlers the whole document in one piece, and the 404 page to unknown URLs", async () => {
+    const crawler = { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" };
+    const terms = await fetch(`${app.url}/terms`, { headers: crawler });
+    expect(terms.status).toBe(200);
+    const html = await terms.text();
+    expect(html).toMatch(/<h1[^>]*>Terms of use<\/h1>/);
+    // Browsers get the streamed parts later, as hidden segments that a script moves into place.
+    const outOfOrder = /<div hidden id="S:/;
+    expect(html).not.toMatch(outOfOrder);
+    const browser = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0" };
+    expect(await (await fetch(`${app.url}/terms`, { headers: browser })).text()).toMatch(outOfOrder);
+    const missing = await fetch(`${app.url}/nope`, { headers: crawler });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toMatch(/<h1[^>]*>Page not found<\/h1>/);
+  });
 });
