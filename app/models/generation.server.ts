@@ -860,14 +860,41 @@ async function inputImages(generationId: string) {
 /** What the worker does next for a media generation. */
 export type MediaStep = { next: "done" } | { next: "poll"; afterMs: number };
 
+// How long one run may hold a generation: its provider call's deadline plus time to store and settle. A
+// run that crashed lets go when this passes, before pg-boss retries its job (expireInSeconds is longer).
+const leaseMs = () => timeoutMs() + 30_000;
+
 /**
  * Runs (or continues) one media generation. Safe to call again after a crash: a finished row is left
- * alone, a video that already started upstream is polled rather than started twice.
+ * alone, a video that already started upstream is polled rather than started twice. Two jobs for the
+ * same generation never run it at once: each run first takes the row's lease, and a run that finds it
+ * taken does nothing (the holder finishes or schedules the next step).
  */
 export async function runMedia(generationId: string, signal?: AbortSignal): Promise<MediaStep> {
-  let row = await prisma.generation.findUnique({ where: { id: generationId } });
-  if (!row || (row.status !== "queued" && row.status !== "running") || !row.holdId) return { next: "done" };
-  const heldNow = await prisma.ledgerHold.findUnique({ where: { id: row.holdId }, select: { status: true } });
+  const now = new Date();
+  const leaseUntil = new Date(now.getTime() + leaseMs());
+  const [claimed] = await prisma.generation.updateManyAndReturn({
+    where: {
+      id: generationId,
+      status: { in: ["queued", "running"] },
+      holdId: { not: null },
+      OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }],
+    },
+    data: { leaseUntil },
+  });
+  if (!claimed) return { next: "done" };
+  try {
+    return await runClaimed(claimed, signal);
+  } finally {
+    await prisma.generation.updateMany({ where: { id: generationId, leaseUntil }, data: { leaseUntil: null } });
+  }
+}
+
+async function runClaimed(claimed: Generation, signal?: AbortSignal): Promise<MediaStep> {
+  let row = claimed;
+  const heldNow = await prisma.ledgerHold.findUnique({ where: { id: row.holdId! }, select: { status: true } });
+  // Charged by a run that stopped before it updated the row: the reconcile job records the charge.
+  if (heldNow?.status === "posted") return { next: "done" };
   if (heldNow?.status !== "pending") {
     // The hold expired (the worker was down for a day): nothing can be charged, so nothing is run.
     await prisma.generation.update({

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "generations" ADD COLUMN     "lease_until" TIMESTAMPTZ(3);
+
