@@ -6,9 +6,9 @@ export { stopBoss as stopBackgroundJobs } from "#app/utils/jobs.server";
 
 import { PassThrough } from "node:stream";
 
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { AppLoadContext, EntryContext, HandleErrorFunction } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { logger } from "#app/utils/logger.server";
@@ -26,6 +26,22 @@ export default function handleRequest(
   const waitForAll = isBotRequest(request.headers.get("user-agent")) || remixContext.isSpaMode;
   return render(request, responseStatusCode, responseHeaders, remixContext, waitForAll);
 }
+
+/**
+ * Errors thrown by loaders and actions, through the logger instead of Remix's `console.error` (which
+ * prints whole messages, and those can quote a prompt). The path is cut to its first segment: some paths
+ * carry tokens (`/exports/<token>`). Nothing is logged for requests the client gave up on.
+ */
+export const handleError: HandleErrorFunction = (error, { request }) => {
+  if (request.signal.aborted) return;
+  const fields = { method: request.method, area: `/${new URL(request.url).pathname.split("/")[1] ?? ""}` };
+  // Remix wraps "no route matches" and "method not allowed" in a route error response.
+  if (isRouteErrorResponse(error) && error.status < 500) {
+    logger.info("http.route_error", { ...fields, status: error.status });
+    return;
+  }
+  logger.error("http.unhandled_error", { ...fields, error: error instanceof Error ? error : new Error(String(error)) });
+};
 
 function isBotRequest(userAgent: string | null) {
   return userAgent ? isbot(userAgent) : false;

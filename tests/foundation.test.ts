@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { handleError } from "#app/entry.server";
 import { loader as healthz } from "#app/routes/healthz";
 import { loader as notFound } from "#app/routes/$";
 import { loader as outboxLoader } from "#app/routes/dev.outbox";
@@ -99,6 +100,41 @@ describe("logs", () => {
     for (const secret of ["someone@example.com", "hunter22", "tok-123", "secret prompt"])
       expect(lines[0]).not.toContain(secret);
     expect(redact({ email: "a@b.c", clientSecret: "s" })).toEqual({ email: "[redacted]", clientSecret: "[redacted]" });
+  });
+
+  it("keep an error's name, code and first line, never the data quoted below it", () => {
+    // What Prisma throws for a bad query: the arguments, prompt included, follow the first line.
+    const prismaLike = Object.assign(
+      new Error('Invalid `prisma.generation.create()` invocation:\n\n{ data: { prompt: "my secret plans" } }'),
+      { code: "P2000" },
+    );
+    expect(redact({ error: prismaLike })).toEqual({
+      error: { name: "Error", code: "P2000", message: "Invalid `prisma.generation.create()` invocation:" },
+    });
+  });
+
+  it("get loader and action errors through the logger, without the page's path or the error's data", () => {
+    const lines: string[] = [];
+    setLogSink((line) => lines.push(line));
+    try {
+      const request = new Request("http://localhost/exports/secret-download-token?x=1", { method: "POST" });
+      const args = { request, params: {}, context: {} };
+      handleError(new Error("Database unreachable\nprompt: my secret plans"), args);
+      const gaveUp = new AbortController();
+      gaveUp.abort();
+      handleError(new Error("client went away"), { ...args, request: new Request(request, { signal: gaveUp.signal }) });
+    } finally {
+      setLogSink(null);
+    }
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "error",
+      event: "http.unhandled_error",
+      method: "POST",
+      area: "/exports",
+      error: { name: "Error", message: "Database unreachable" },
+    });
+    for (const secret of ["my secret plans", "secret-download-token"]) expect(lines[0]).not.toContain(secret);
   });
 });
 

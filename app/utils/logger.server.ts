@@ -14,11 +14,22 @@ export function redact(fields: LogFields): LogFields {
   const safe: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
     if (SENSITIVE_KEY.test(key)) safe[key] = "[redacted]";
-    else if (value instanceof Error) safe[key] = { name: value.name, message: value.message };
+    else if (value instanceof Error) safe[key] = describeError(value);
     else if (typeof value === "bigint") safe[key] = value.toString();
     else safe[key] = value;
   }
   return safe;
+}
+
+/**
+ * An error's name, code and the first line of its message. Later lines can quote data: Prisma, for one,
+ * prints the query's arguments (a prompt, an email) under its first line.
+ */
+function describeError(error: Error): LogFields {
+  const described: LogFields = { name: error.name, message: (error.message.split("\n")[0] ?? "").slice(0, 300) };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") described.code = code;
+  return described;
 }
 
 type Sink = (line: string) => void;
