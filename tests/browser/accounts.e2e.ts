@@ -1,15 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { extractCode, extractLink } from "../fakes/email-helpers";
 import {
+  browserSuite,
   DESKTOP,
   PHONE,
   emailsTo,
-  openBrowser,
   saveScreenshot,
   screenshotOnFailure,
-  startApp,
   waitForEmail,
   waitForHydration,
   type OpenBrowser,
@@ -25,22 +24,11 @@ const MISMATCH = "That email and password do not match an account.";
 
 const VIEWPORTS = [DESKTOP, PHONE];
 let app: RunningApp;
-const browsers = new Map<string, OpenBrowser>();
+const suite = browserSuite(VIEWPORTS);
 
-// The server and both browsers start side by side: each takes seconds, mostly waiting.
-beforeAll(async () => {
-  const [started, ...opened] = await Promise.allSettled([startApp(), ...VIEWPORTS.map((size) => openBrowser(size))]);
-  opened.forEach((result, index) => {
-    if (result.status === "fulfilled") browsers.set(VIEWPORTS[index]!.name, result.value);
-  });
-  if (started.status === "fulfilled") app = started.value;
-  const failure = [started, ...opened].find((result) => result.status === "rejected");
-  if (failure) throw failure.reason;
-});
-
-afterAll(async () => {
-  await Promise.all([...browsers.values()].map((browser) => browser.close()));
-  await app?.stop();
+// The server and both browsers start side by side (harness.ts), once for the file.
+beforeAll(() => {
+  app = suite.app();
 });
 
 /** The header navigation that is visible at this size; on a phone it lives inside the "Menu" disclosure. */
@@ -131,7 +119,7 @@ describe.each(VIEWPORTS)("accounts at $name size ($width×$height)", (viewport) 
   const newName = `Amina N. ${viewport.name}`;
 
   beforeAll(() => {
-    browser = browsers.get(viewport.name)!;
+    browser = suite.browser(viewport);
     page = browser.page;
   });
 

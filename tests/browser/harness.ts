@@ -268,6 +268,7 @@ export function browserSuite(viewports: Viewport[]) {
   });
   return {
     app: () => app!,
+    browser: (viewport: Viewport) => browsers.get(viewport.name)!,
     page: (viewport: Viewport) => browsers.get(viewport.name)!.page,
   };
 }

@@ -19,36 +19,27 @@ import { prepareMedia, prepareText, runMedia, streamText } from "#app/models/gen
 import { prisma } from "#app/utils/db.server";
 import { createUser, fundWallet, TEST_PASSWORD } from "#tests/helpers";
 import {
+  browserSuite,
   DESKTOP,
   PHONE,
-  openBrowser,
   saveScreenshot,
   screenshotOnFailure,
-  startApp,
   waitForHydration,
-  type OpenBrowser,
   type RunningApp,
 } from "./harness";
 
 const VIEWPORTS = [DESKTOP, PHONE];
 let app: RunningApp;
-const browsers = new Map<string, OpenBrowser>();
+const suite = browserSuite(VIEWPORTS);
 let counter = 0;
 const requestId = () => `e2e-history-${process.pid}-${(counter += 1)}`;
 
-beforeAll(async () => {
-  const [started, ...opened] = await Promise.allSettled([startApp(), ...VIEWPORTS.map((size) => openBrowser(size))]);
-  opened.forEach((result, index) => {
-    if (result.status === "fulfilled") browsers.set(VIEWPORTS[index]!.name, result.value);
-  });
-  if (started.status === "fulfilled") app = started.value;
-  const failure = [started, ...opened].find((result) => result.status === "rejected");
-  if (failure) throw failure.reason;
+// The server and both browsers start side by side (harness.ts), once for the file.
+beforeAll(() => {
+  app = suite.app();
 });
 
 afterAll(async () => {
-  await Promise.all([...browsers.values()].map((browser) => browser.close()));
-  await app?.stop();
   await rm(storageDir, { recursive: true, force: true });
 });
 
@@ -144,7 +135,7 @@ describe.each(VIEWPORTS)("history at $name size ($width×$height)", (viewport) =
   const phone = viewport === PHONE;
 
   beforeAll(() => {
-    page = browsers.get(viewport.name)!.page;
+    page = suite.browser(viewport).page;
   });
   screenshotOnFailure(() => page, viewport);
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   ensureWallet,
   getWalletBalance,
@@ -13,15 +13,13 @@ import { prisma } from "#app/utils/db.server";
 import { formatMoney } from "#app/utils/money";
 import { createUser, TEST_PASSWORD } from "#tests/helpers";
 import {
+  browserSuite,
   DESKTOP,
   PHONE,
-  openBrowser,
   saveScreenshot,
   screenshotOnFailure,
-  startApp,
   waitForEmail,
   waitForHydration,
-  type OpenBrowser,
   type RunningApp,
 } from "./harness";
 
@@ -32,23 +30,13 @@ const VIEWPORTS = [DESKTOP, PHONE];
 const DAY = 86_400_000;
 const MODELS = ["openai:gpt-4o", "anthropic:claude-sonnet-4", "demo:text", "google:imagen-4"];
 let app: RunningApp;
-const browsers = new Map<string, OpenBrowser>();
+const suite = browserSuite(VIEWPORTS);
 let sequence = 0;
 const key = (label: string) => `e2e:wallet:${label}:${process.pid}:${(sequence += 1)}`;
 
-beforeAll(async () => {
-  const [started, ...opened] = await Promise.allSettled([startApp(), ...VIEWPORTS.map((size) => openBrowser(size))]);
-  opened.forEach((result, index) => {
-    if (result.status === "fulfilled") browsers.set(VIEWPORTS[index]!.name, result.value);
-  });
-  if (started.status === "fulfilled") app = started.value;
-  const failure = [started, ...opened].find((result) => result.status === "rejected");
-  if (failure) throw failure.reason;
-});
-
-afterAll(async () => {
-  await Promise.all([...browsers.values()].map((browser) => browser.close()));
-  await app?.stop();
+// The server and both browsers start side by side (harness.ts), once for the file.
+beforeAll(() => {
+  app = suite.app();
 });
 
 /** Test-only: moves a transfer into the past (amounts untouched) to draw a month of spending. */
@@ -157,7 +145,7 @@ describe.each(VIEWPORTS)("wallet at $name size ($width×$height)", (viewport) =>
   const phone = viewport === PHONE;
 
   beforeAll(() => {
-    page = browsers.get(viewport.name)!.page;
+    page = suite.browser(viewport).page;
   });
 
   screenshotOnFailure(() => page, viewport);
