@@ -56,11 +56,7 @@ function render(
 ) {
   return new Promise<Response>((resolve, reject) => {
     let shellRendered = false;
-    // Cleared when the render ends: an armed timer would keep the whole render alive for 5 s and then fire
-    // for nothing (measured in bench:http as garbage-collector work).
-    const abortTimer = setTimeout(() => abort(), ABORT_DELAY);
     const start = () => {
-      shellRendered = true;
       const body = new PassThrough();
       responseHeaders.set("Content-Type", "text/html");
       resolve(
@@ -72,6 +68,7 @@ function render(
       <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />,
       {
         onShellReady() {
+          shellRendered = true;
           if (!waitForAll) start();
         },
         onAllReady() {
@@ -90,5 +87,8 @@ function render(
         },
       },
     );
+    // Cleared when the render ends: an armed timer would keep the whole render alive for 5 s and then fire
+    // for nothing.
+    const abortTimer = setTimeout(abort, ABORT_DELAY);
   });
 }

@@ -103,9 +103,10 @@ describe("logs", () => {
   });
 
   it("keep an error's name, code and first line, never the data quoted below it", () => {
-    // What Prisma throws for a bad query: the arguments, prompt included, follow the first line.
+    // What Prisma throws for a bad query (its message starts with a newline): the arguments, prompt
+    // included, follow the first line.
     const prismaLike = Object.assign(
-      new Error('Invalid `prisma.generation.create()` invocation:\n\n{ data: { prompt: "my secret plans" } }'),
+      new Error('\nInvalid `prisma.generation.create()` invocation:\n\n{ data: { prompt: "my secret plans" } }'),
       { code: "P2000" },
     );
     expect(redact({ error: prismaLike })).toEqual({

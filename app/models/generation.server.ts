@@ -860,9 +860,10 @@ async function inputImages(generationId: string) {
 /** What the worker does next for a media generation. */
 export type MediaStep = { next: "done" } | { next: "poll"; afterMs: number };
 
-// How long one run may hold a generation: its provider call's deadline plus time to store and settle. A
-// run that crashed lets go when this passes, before pg-boss retries its job (expireInSeconds is longer).
-const leaseMs = () => timeoutMs() + 30_000;
+// How long one run may hold a generation: longer than pg-boss lets its job stay active (the timeout plus
+// 60 s, app/jobs/generations.server.ts), so a slow run is never overlapped by its own retry. A run that
+// crashed keeps the lease until then; the reconcile job re-queues its generation once it has passed.
+export const generationLeaseMs = () => timeoutMs() + 120_000;
 
 /**
  * Runs (or continues) one media generation. Safe to call again after a crash: a finished row is left
@@ -872,7 +873,7 @@ const leaseMs = () => timeoutMs() + 30_000;
  */
 export async function runMedia(generationId: string, signal?: AbortSignal): Promise<MediaStep> {
   const now = new Date();
-  const leaseUntil = new Date(now.getTime() + leaseMs());
+  const leaseUntil = new Date(now.getTime() + generationLeaseMs());
   const [claimed] = await prisma.generation.updateManyAndReturn({
     where: {
       id: generationId,
@@ -886,7 +887,11 @@ export async function runMedia(generationId: string, signal?: AbortSignal): Prom
   try {
     return await runClaimed(claimed, signal);
   } finally {
-    await prisma.generation.updateMany({ where: { id: generationId, leaseUntil }, data: { leaseUntil: null } });
+    // A failed release must not replace the run's result (a video's next poll); the lease then simply
+    // runs out, and the reconcile job re-queues the generation.
+    await prisma.generation
+      .updateMany({ where: { id: generationId, leaseUntil }, data: { leaseUntil: null } })
+      .catch((error: unknown) => logger.warn("generation.lease_release_failed", { generationId, error }));
   }
 }
 

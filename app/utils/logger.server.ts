@@ -26,7 +26,8 @@ export function redact(fields: LogFields): LogFields {
  * prints the query's arguments (a prompt, an email) under its first line.
  */
 function describeError(error: Error): LogFields {
-  const described: LogFields = { name: error.name, message: (error.message.split("\n")[0] ?? "").slice(0, 300) };
+  const firstLine = error.message.split("\n").find((line) => line.trim() !== "") ?? "";
+  const described: LogFields = { name: error.name, message: firstLine.trim().slice(0, 300) };
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string") described.code = code;
   return described;

@@ -14,7 +14,12 @@ const setup = await vi.hoisted(async () => {
 });
 
 import { getCatalogEntry } from "#app/models/catalog.server";
-import { runGenerationJob, enqueueGeneration, startGenerationWorker } from "#app/jobs/generations.server";
+import {
+  enqueueGeneration,
+  GENERATION_QUEUE,
+  runGenerationJob,
+  startGenerationWorker,
+} from "#app/jobs/generations.server";
 import { reconcileGenerationsJob } from "#app/jobs/maintenance.server";
 import { checkInvariants, getWalletBalance, voidHold } from "#app/models/ledger.server";
 import { loader as statusLoader } from "#app/routes/api.generations.$id";
@@ -335,6 +340,29 @@ describe("media generations", () => {
     expect(await runGenerationJob(row.id)).toEqual({ next: "done" });
     expect(await status()).toBe("succeeded");
     expect(await outputs(row.id)).toHaveLength(1);
+  });
+
+  it("queues a generation again once the lease of a run that stopped has passed", async () => {
+    const { cookie } = await member();
+    const row = await queued(cookie, { model: "demo:speech", prompt: "Orphaned" });
+    const jobs = async () =>
+      Number(
+        (
+          await prisma.$queryRaw<Array<{ count: bigint }>>`
+            SELECT count(*) AS count FROM pgboss.job
+            WHERE name = ${GENERATION_QUEUE} AND data->>'generationId' = ${row.id} AND state = 'created'`
+        )[0]!.count,
+      );
+    expect(await jobs()).toBe(1); // the page's
+    // A run took the lease and stopped without releasing it; its job is gone.
+    await prisma.generation.update({ where: { id: row.id }, data: { leaseUntil: new Date(Date.now() + 60_000) } });
+    expect(await reconcileGenerationsJob()).toMatchObject({ requeued: 0 });
+    await prisma.generation.update({ where: { id: row.id }, data: { leaseUntil: new Date(Date.now() - 1_000) } });
+    expect(await reconcileGenerationsJob()).toMatchObject({ requeued: 1 });
+    expect(await jobs()).toBe(2);
+    expect(await reconcileGenerationsJob()).toMatchObject({ requeued: 0 }); // queued once, not every time
+    expect(await runGenerationJob(row.id)).toEqual({ next: "done" });
+    expect((await prisma.generation.findUniqueOrThrow({ where: { id: row.id } })).status).toBe("succeeded");
   });
 
   it("brings a generation whose hold expired during a crash back in line: failed, not charged", async () => {
