@@ -5,9 +5,9 @@ import { validateSessionCookie, type SessionUser } from "#app/models/session.ser
 type Auth =
   { user: SessionUser; sessionId: string; setCookie: string | null } | { user: null; setCookie: string | null };
 
-// The cookie is checked once per request. Remix gives each loader of a page its own copy of the Request,
-// so a WeakMap on the Request alone misses; the copies start together, so they share the check that is in
-// flight for the same cookie (as Prisma's batching of identical findUnique calls used to do for us).
+// The cookie is checked once per request. Loaders of a page share its Request (patches/, ADR 0010), but
+// Remix still gives each one its own copy when the URL carries `?index` or `_routes`, so a WeakMap on the
+// Request alone can miss; the copies start together, so they share the check in flight for the cookie.
 const byRequest = new WeakMap<Request, Promise<Auth>>();
 const inFlight = new Map<string, Promise<Auth>>();
 

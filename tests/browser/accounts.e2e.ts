@@ -329,6 +329,21 @@ describe("the production server's routing", () => {
     }
   });
 
+  it("gives loaders the page's URL without Remix's own parameters, for documents and data requests", async () => {
+    // The sign-in redirect quotes the URL its loader saw, so a `?index` or `_routes` left in would show.
+    const document = await fetch(`${app.url}/settings?index`, { redirect: "manual" });
+    expect(document.status).toBe(302);
+    expect(document.headers.get("location")).toBe("/login?redirectTo=%2Fsettings");
+    const withQuery = await fetch(`${app.url}/history?index&page=2`, { redirect: "manual" });
+    expect(withQuery.headers.get("location")).toBe(`/login?redirectTo=${encodeURIComponent("/history?page=2")}`);
+    const data = await fetch(`${app.url}/history/some-generation.data?_routes=routes%2Fhistory.%24id`, {
+      redirect: "manual",
+    });
+    const body = await data.text();
+    expect(body).toContain(`/login?redirectTo=${encodeURIComponent("/history/some-generation")}`);
+    expect(body).not.toContain("_routes");
+  });
+
   it("gives crawlers the whole document in one piece, and the 404 page to unknown URLs", async () => {
     const crawler = { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" };
     const terms = await fetch(`${app.url}/terms`, { headers: crawler });
