@@ -1,0 +1,196 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import path from "node:path";
+import type { AppLoadContext } from "@remix-run/node";
+import { createReadableStreamFromReadable } from "@remix-run/node";
+import compression from "compression";
+import serveStatic from "serve-static";
+import { isForbiddenCrossOrigin } from "../app/utils/origin.server";
+
+// The HTTP side of the app on node:http, without Express (ADR 0011): security headers, the cross-origin
+// guard, static files for paths that name a file, then Remix through a small Node ↔ fetch adapter.
+
+export type AppHandler = (request: Request, context: AppLoadContext) => Promise<Response>;
+
+export type ListenerOptions = {
+  handle: AppHandler;
+  /** Folder with `build/` (immutable, hashed names) and the other public files. */
+  publicDir: string;
+  appOrigin: string;
+  /** Behind a reverse proxy: the client's address, scheme and host come from its X-Forwarded-* headers. */
+  trustProxy: boolean;
+  /** Adds Strict-Transport-Security. */
+  production: boolean;
+  onCrossOriginRefused?: (request: { method: string; path: string }) => void;
+  onError?: (error: unknown) => void;
+};
+
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "media-src 'self' blob:; connect-src 'self' ws://localhost:*; frame-src 'self'; frame-ancestors 'none'; object-src 'none'; " +
+  "base-uri 'self'; form-action 'self' https://accounts.google.com https://checkout.stripe.com";
+
+const FILE_PATH = /\.[a-z0-9]+$/i;
+
+type Next = (error?: unknown) => void;
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+export function createRequestListener(options: ListenerOptions): RequestListener {
+  const compress = compression() as unknown as Middleware;
+  const buildFiles = serveStatic(path.join(options.publicDir, "build"), { immutable: true, maxAge: "1y" });
+  const publicFiles = serveStatic(options.publicDir, { maxAge: "1h" });
+  const fail = (res: ServerResponse, error: unknown) => {
+    options.onError?.(error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.statusCode = 500;
+    res.setHeader("Content-Type", "text/plain; charset=utf-8");
+    res.end("Internal Server Error");
+  };
+
+  return (req, res) => {
+    setSecurityHeaders(res, options.production);
+    const pathname = pathOf(req.url);
+    const refused = isForbiddenCrossOrigin(
+      {
+        method: req.method ?? "GET",
+        path: pathname,
+        origin: header(req, "origin"),
+        secFetchSite: header(req, "sec-fetch-site"),
+      },
+      [options.appOrigin],
+    );
+    if (refused) {
+      options.onCrossOriginRefused?.({ method: req.method ?? "GET", path: pathname });
+      res.statusCode = 403;
+      res.setHeader("Content-Type", "text/plain; charset=utf-8");
+      res.end("Cross-origin request refused");
+      return;
+    }
+    compress(req, res, (error) => {
+      if (error) return fail(res, error);
+      const app = () => {
+        const context: AppLoadContext = { clientIp: clientIp(req, options.trustProxy) };
+        options
+          .handle(toFetchRequest(req, res, options.trustProxy), context)
+          .then((response) => sendFetchResponse(res, response))
+          .catch((error: unknown) => fail(res, error));
+      };
+      if (!FILE_PATH.test(pathname)) return app();
+      // A file that is not there falls through to the app, which answers with its 404 page.
+      const files = (done: Next) =>
+        pathname.startsWith("/build/")
+          ? withPrefixRemoved(req, "/build", buildFiles, res, done)
+          : publicFiles(req, res, done);
+      files((error) => (error ? fail(res, error) : app()));
+    });
+  };
+}
+
+function setSecurityHeaders(res: ServerResponse, production: boolean) {
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  res.setHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+  if (production) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+}
+
+/** serve-static resolves `req.url` against its folder, so `/build/x.js` is asked for as `/x.js` there. */
+function withPrefixRemoved(req: IncomingMessage, prefix: string, serve: Middleware, res: ServerResponse, next: Next) {
+  const original = req.url;
+  req.url = original!.slice(prefix.length) || "/";
+  serve(req, res, (error) => {
+    req.url = original;
+    next(error);
+  });
+}
+
+function pathOf(url: string | undefined) {
+  const end = url ? url.search(/[?#]/) : -1;
+  return (end < 0 ? url : url!.slice(0, end)) || "/";
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
+}
+
+/** With a trusted proxy, the left-most X-Forwarded-* value: the one the first proxy was given. */
+function forwarded(req: IncomingMessage, name: string) {
+  return header(req, name)?.split(",")[0]?.trim() || null;
+}
+
+function clientIp(req: IncomingMessage, trustProxy: boolean) {
+  return (trustProxy ? forwarded(req, "x-forwarded-for") : null) ?? req.socket.remoteAddress ?? "unknown";
+}
+
+/** The fetch `Request` Remix expects: full URL, every header, the body as a stream, and a signal that
+ * aborts when the client goes away before its answer is complete. */
+export function toFetchRequest(req: IncomingMessage, res: ServerResponse, trustProxy: boolean): Request {
+  const encrypted = "encrypted" in req.socket && Boolean(req.socket.encrypted);
+  const protocol = (trustProxy ? forwarded(req, "x-forwarded-proto") : null) ?? (encrypted ? "https" : "http");
+  const host = (trustProxy ? forwarded(req, "x-forwarded-host") : null) ?? header(req, "host") ?? "localhost";
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const method = req.method ?? "GET";
+  const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
+  if (method !== "GET" && method !== "HEAD") {
+    init.body = createReadableStreamFromReadable(req);
+    init.duplex = "half";
+  }
+  return new Request(new URL(req.url ?? "/", `${protocol}://${host}`).href, init);
+}
+
+/**
+ * Writes a fetch `Response` to Node. Chunks go out as they come; a compressing response is flushed
+ * whenever the body has nothing more ready, so a streamed page or event stream reaches the client at
+ * once, without ending a compressed block after every small chunk of a page rendered in one go.
+ */
+export async function sendFetchResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader("Set-Cookie", cookies);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  if (/text\/event-stream/i.test(response.headers.get("content-type") ?? "")) res.flushHeaders();
+  const flush = (res as ServerResponse & { flush?: () => void }).flush?.bind(res);
+  const reader = response.body.getReader();
+  res.on("close", () => {
+    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+  });
+  try {
+    let next = reader.read();
+    for (;;) {
+      const { done, value } = await next;
+      if (done) break;
+      res.write(value);
+      next = reader.read();
+      if (flush && !(await isSettled(next))) flush();
+    }
+    res.end();
+  } catch (error) {
+    res.destroy(error instanceof Error ? error : undefined);
+    throw error;
+  }
+}
+
+const NOT_YET = Symbol("not yet");
+const notYet = Promise.resolve(NOT_YET);
+
+/** Whether a promise has already settled: a settled one's reaction is queued first and wins the race. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  return (await Promise.race([promise, notYet])) !== NOT_YET;
+}

@@ -1,0 +1,226 @@
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import http, { type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createRequestListener, type AppHandler, type ListenerOptions } from "../../server/http";
+
+// The HTTP layer on node:http (server/http.ts) with a stand-in for Remix: what the app is handed, and
+// what reaches the client. The real app behind it is covered by the browser tests.
+
+let publicDir: string;
+let server: http.Server | null = null;
+
+beforeAll(async () => {
+  publicDir = await mkdtemp(path.join(os.tmpdir(), "ai-wallet-http-"));
+  await mkdir(path.join(publicDir, "build"));
+  await writeFile(path.join(publicDir, "robots.txt"), "User-agent: *\n");
+  await writeFile(path.join(publicDir, "build", "entry-ABC123.js"), "console.log(1);\n");
+});
+afterAll(() => rm(publicDir, { recursive: true, force: true }));
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = null;
+});
+
+async function serve(handle: AppHandler, options: Partial<ListenerOptions> = {}) {
+  const errors: unknown[] = [];
+  server = http.createServer(
+    createRequestListener({
+      handle,
+      publicDir,
+      appOrigin: "http://app.example",
+      trustProxy: false,
+      production: true,
+      onError: (error) => errors.push(error),
+      ...options,
+    }),
+  );
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, port, errors };
+}
+
+type Seen = { url: string; method: string; headers: Headers; body: string; clientIp: unknown };
+
+/** A handler that records what it was given and answers 200 "ok". */
+function recorder() {
+  const seen: Seen[] = [];
+  const handle: AppHandler = async (request, context) => {
+    seen.push({
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      body: request.body ? await request.text() : "",
+      clientIp: context.clientIp,
+    });
+    return new Response("ok");
+  };
+  return { seen, handle };
+}
+
+function get(url: string, headers: Record<string, string> = {}) {
+  return new Promise<IncomingMessage>((resolve, reject) => http.get(url, { headers }, resolve).on("error", reject));
+}
+
+describe("the request the app is handed", () => {
+  it("carries the full URL, method, headers, body and the client's address", async () => {
+    const { seen, handle } = recorder();
+    const { base, port } = await serve(handle);
+    const response = await fetch(`${base}/settings/email?tab=1&x=%20y`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-custom": "yes" },
+      body: "email=a%40b.example&intent=change",
+    });
+    expect(response.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url).toBe(`http://127.0.0.1:${port}/settings/email?tab=1&x=%20y`);
+    expect(seen[0]!.method).toBe("POST");
+    expect(seen[0]!.headers.get("x-custom")).toBe("yes");
+    expect(seen[0]!.body).toBe("email=a%40b.example&intent=change");
+    expect(String(seen[0]!.clientIp)).toMatch(/127\.0\.0\.1$/);
+  });
+
+  it("believes X-Forwarded-* only behind a trusted proxy", async () => {
+    const forwardedHeaders = {
+      "x-forwarded-for": "203.0.113.7, 10.0.0.2",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "wallet.example",
+    };
+    const direct = recorder();
+    const untrusted = await serve(direct.handle);
+    await (await fetch(`${untrusted.base}/login`, { headers: forwardedHeaders })).text();
+    expect(direct.seen[0]!.url).toBe(`http://127.0.0.1:${untrusted.port}/login`);
+    expect(String(direct.seen[0]!.clientIp)).toMatch(/127\.0\.0\.1$/);
+    server!.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+
+    const proxied = recorder();
+    const trusted = await serve(proxied.handle, { trustProxy: true });
+    await (await fetch(`${trusted.base}/login`, { headers: forwardedHeaders })).text();
+    expect(proxied.seen[0]!.url).toBe("https://wallet.example/login");
+    expect(proxied.seen[0]!.clientIp).toBe("203.0.113.7");
+  });
+
+  it("is aborted when the client goes away before its answer is complete", async () => {
+    let aborted!: () => void;
+    const abortSeen = new Promise<void>((resolve) => (aborted = resolve));
+    let cancelled!: () => void;
+    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
+    const { base } = await serve(async (request) => {
+      request.signal.addEventListener("abort", () => aborted());
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode("first part")),
+        cancel: () => cancelled(),
+      });
+      return new Response(body, { headers: { "content-type": "text/html" } });
+    });
+    const response = await get(`${base}/slow`);
+    await new Promise((resolve) => response.once("data", resolve));
+    response.destroy();
+    await Promise.all([abortSeen, cancelSeen]);
+  });
+});
+
+describe("the answer the client gets", () => {
+  it("keeps status, status text, headers and each cookie separate", async () => {
+    const { base } = await serve(async () => {
+      const headers = new Headers({ "content-type": "application/json", "x-app": "1" });
+      headers.append("set-cookie", "a=1; Path=/; HttpOnly");
+      headers.append("set-cookie", "b=2; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT");
+      return new Response('{"ok":false}', { status: 422, statusText: "Unprocessable Content", headers });
+    });
+    const response = await get(`${base}/api`);
+    expect(response.statusCode).toBe(422);
+    expect(response.statusMessage).toBe("Unprocessable Content");
+    expect(response.headers["x-app"]).toBe("1");
+    expect(response.headers["set-cookie"]).toEqual([
+      "a=1; Path=/; HttpOnly",
+      "b=2; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT",
+    ]);
+    response.resume();
+  });
+
+  it("adds the security headers to every answer, and refuses a cross-origin post before the app sees it", async () => {
+    const { seen, handle } = recorder();
+    const { base } = await serve(handle);
+    const page = await fetch(`${base}/login`);
+    const refused = await fetch(`${base}/login`, { method: "POST", headers: { origin: "https://evil.example" } });
+    for (const response of [page, refused]) {
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(response.headers.get("strict-transport-security")).toMatch(/^max-age=31536000/);
+    }
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("Cross-origin request refused");
+    expect(seen.map((request) => request.method)).toEqual(["GET"]);
+    // The signed webhook is exempt: other servers post there.
+    expect(
+      (await fetch(`${base}/webhooks/stripe`, { method: "POST", headers: { origin: "https://stripe.example" } }))
+        .status,
+    ).toBe(200);
+  });
+
+  it("serves files by name with their cache lifetimes, and leaves missing files and pages to the app", async () => {
+    const { seen, handle } = recorder();
+    const { base } = await serve(handle);
+    const built = await fetch(`${base}/build/entry-ABC123.js`);
+    expect(await built.text()).toBe("console.log(1);\n");
+    expect(built.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const robots = await fetch(`${base}/robots.txt`);
+    expect(await robots.text()).toBe("User-agent: *\n");
+    expect(robots.headers.get("cache-control")).toBe("public, max-age=3600");
+    expect(seen).toHaveLength(0);
+    await (await fetch(`${base}/build/missing-XYZ.js`)).text();
+    await (await fetch(`${base}/robots`)).text();
+    expect(seen.map((request) => new URL(request.url).pathname)).toEqual(["/build/missing-XYZ.js", "/robots"]);
+  });
+
+  it("sends a compressed stream chunk by chunk: each part arrives before the next is made", async () => {
+    const encoder = new TextEncoder();
+    let received!: () => void;
+    let firstArrived = new Promise<void>((resolve) => (received = resolve));
+    const { base } = await serve(async () => {
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for (const part of ["data: one\n\n", "data: two\n\n"]) {
+            controller.enqueue(encoder.encode(part));
+            // The next part is made only once the client has read this one.
+            await firstArrived;
+            firstArrived = new Promise<void>((resolve) => (received = resolve));
+          }
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    });
+    const response = await get(`${base}/events`, { "accept-encoding": "gzip" });
+    expect(response.headers["content-encoding"]).toBe("gzip");
+    const text: string[] = [];
+    const gunzip = response.pipe(zlib.createGunzip());
+    await new Promise<void>((resolve, reject) => {
+      gunzip.on("data", (chunk: Buffer) => {
+        text.push(chunk.toString());
+        received();
+      });
+      gunzip.on("end", resolve);
+      gunzip.on("error", reject);
+    });
+    expect(text).toEqual(["data: one\n\n", "data: two\n\n"]);
+  });
+
+  it("answers 500 without details when the app throws, and reports the error", async () => {
+    const { base, errors } = await serve(async () => {
+      throw new Error("database is down at 10.0.0.5");
+    });
+    const response = await fetch(`${base}/settings`);
+    expect(response.status).toBe(500);
+    expect(await response.text()).toBe("Internal Server Error");
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain("database is down");
+  });
+});
