@@ -207,10 +207,23 @@ export function serverEnv(port: number, databaseUrl: string) {
   };
 }
 
-/** `npx tsx server/index.ts` in a process group of its own (see stopServer); ready when it prints
- * `READY <APP_URL>`. output collects its stdout and stderr. */
+/** The Node flags `npm start` gives the server (package.json's start script), so that a benchmark
+ * measures what production runs. */
+export function productionNodeFlags(): string[] {
+  const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  return packageJson.scripts.start!.split(/\s+/).filter((word) => word.startsWith("--"));
+}
+
+/** `npx tsx server/index.ts` with `npm start`'s Node flags, in a process group of its own (see
+ * stopServer); ready when it prints `READY <APP_URL>`. output collects its stdout and stderr.
+ * BENCH_NODE_FLAGS (space-separated) adds flags after those, for A/B runs of a flag. */
 export function startServer(env: Record<string, string>, profileDir: string | null) {
-  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeFlags = productionNodeFlags();
+  if (profileDir) nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${profileDir}`);
+  nodeFlags.push(...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean));
+  console.log(`server: node ${nodeFlags.join(" ")} server/index.ts`);
   const child = spawn("npx", ["tsx", ...nodeFlags, "server/index.ts"], {
     cwd: root,
     detached: true,
