@@ -9,6 +9,7 @@ import typescript from "highlight.js/lib/languages/typescript";
 import xml from "highlight.js/lib/languages/xml";
 import MarkdownItCallable, { type MarkdownIt } from "markdown-it";
 import { useMemo } from "react";
+import { escapeHtml } from "#app/utils/html";
 
 // Model output as Markdown, safely: raw HTML in the text is shown as text (html: false), links only
 // to http(s) and mailto, and code blocks highlighted. The same renderer runs on the server and in the
@@ -22,9 +23,6 @@ hljs.registerAliases(["js", "jsx"], { languageName: "javascript" });
 hljs.registerAliases(["ts", "tsx"], { languageName: "typescript" });
 hljs.registerAliases(["html", "svg"], { languageName: "xml" });
 hljs.registerAliases(["py"], { languageName: "python" });
-
-const escapeHtml = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 const markdown: MarkdownIt = new MarkdownItCallable({
   html: false,

@@ -201,12 +201,22 @@ describe.each(VIEWPORTS)("accounts at $name size ($width×$height)", (viewport) 
     await page.waitForURL(`${app.url}/settings`);
     const displayName = page.getByLabel("Display name", { exact: true });
     expect(await displayName.inputValue()).toBe(name);
+    // The country list is ready-made markup: the member's country is chosen, and names are escaped.
+    const country = page.getByLabel("Country", { exact: true });
+    expect(await country.inputValue()).toBe("CM");
+    expect(await country.locator('option[value="BA"]').textContent()).toBe("Bosnia & Herzegovina");
+    expect(await country.locator("option").count()).toBeGreaterThan(240);
     await saveScreenshot(page, "settings-profile", viewport);
     await expectNoHorizontalOverflow(page);
     await displayName.fill(newName);
+    await country.selectOption("KE");
     await page.getByRole("button", { name: "Save profile" }).click();
     await page.getByRole("status").filter({ hasText: "Profile saved." }).waitFor();
     expect(await displayName.inputValue()).toBe(newName);
+    expect(await country.inputValue()).toBe("KE");
+    await page.reload();
+    expect(await page.getByLabel("Country", { exact: true }).inputValue()).toBe("KE");
+    expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe(newName);
   });
 
   it("signs out with a POST, then signs in again with the password", async () => {
