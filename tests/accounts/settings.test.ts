@@ -31,7 +31,19 @@ describe("settings: profile", () => {
     expect(saved).toMatchObject({ displayName: "Amina K.", country: "KE", phone: "+254712345678" });
     expect((await prisma.user.findUniqueOrThrow({ where: { id: other.id } })).displayName).toBe("Someone Else");
     const page = await call(profileLoader, getRequest("/settings", { cookie }));
-    expect((page.data as { profile: { phone: string } }).profile.phone).toBe("+254712345678");
+    expect((page.data as { profile: unknown }).profile).toEqual({
+      email: user.email,
+      displayName: "Amina K.",
+      country: "KE",
+      phone: "+254712345678",
+    });
+    // The other member's page shows their own profile.
+    const { cookie: otherCookie } = await signedInCookie(other.id);
+    const otherPage = await call(profileLoader, getRequest("/settings", { cookie: otherCookie }));
+    expect((otherPage.data as { profile: { displayName: string; phone: string } }).profile).toMatchObject({
+      displayName: "Someone Else",
+      phone: "",
+    });
   });
 
   it("re-renders field errors and changes nothing on bad input", async () => {
