@@ -71,16 +71,26 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     compress(req, res, (error) => {
       if (error) return fail(res, error);
       const app = () => {
+        let request: Request;
+        try {
+          request = toFetchRequest(req, res, options.trustProxy);
+        } catch {
+          // A Host, target or method that makes no URL or Request (`Host: a b`, `TRACE`): the client's fault.
+          res.statusCode = 400;
+          res.setHeader("Content-Type", "text/plain; charset=utf-8");
+          res.end("Bad Request");
+          return;
+        }
         const context: AppLoadContext = { clientIp: clientIp(req, options.trustProxy) };
         options
-          .handle(toFetchRequest(req, res, options.trustProxy), context)
+          .handle(request, context)
           .then((response) => sendFetchResponse(res, response))
           .catch((error: unknown) => fail(res, error));
       };
       if (!FILE_PATH.test(pathname)) return app();
       // A file that is not there falls through to the app, which answers with its 404 page.
       const files = (done: Next) =>
-        pathname.startsWith("/build/")
+        /^\/build\//i.test(pathname)
           ? withPrefixRemoved(req, "/build", buildFiles, res, done)
           : publicFiles(req, res, done);
       files((error) => (error ? fail(res, error) : app()));
@@ -97,10 +107,12 @@ function setSecurityHeaders(res: ServerResponse, production: boolean) {
   if (production) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
 
-/** serve-static resolves `req.url` against its folder, so `/build/x.js` is asked for as `/x.js` there. */
+/** serve-static resolves `req.url` against its folder, so `/build/x.js` is asked for as `/x.js` there, as
+ * an Express mount does (`originalUrl` keeps the whole path for its directory redirects). */
 function withPrefixRemoved(req: IncomingMessage, prefix: string, serve: Middleware, res: ServerResponse, next: Next) {
-  const original = req.url;
-  req.url = original!.slice(prefix.length) || "/";
+  const original = req.url!;
+  (req as IncomingMessage & { originalUrl?: string }).originalUrl = original;
+  req.url = original.slice(prefix.length) || "/";
   serve(req, res, (error) => {
     req.url = original;
     next(error);
@@ -145,7 +157,8 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, trustP
     init.body = createReadableStreamFromReadable(req);
     init.duplex = "half";
   }
-  return new Request(new URL(req.url ?? "/", `${protocol}://${host}`).href, init);
+  // Joined as text, not resolved: a target such as `//evil.example/login` stays a path on this host.
+  return new Request(new URL(`${protocol}://${host}${req.url ?? "/"}`).href, init);
 }
 
 /**
@@ -168,8 +181,11 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
   if (/text\/event-stream/i.test(response.headers.get("content-type") ?? "")) res.flushHeaders();
   const flush = (res as ServerResponse & { flush?: () => void }).flush?.bind(res);
   const reader = response.body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  // The client may have gone while the app was still working.
+  if (res.destroyed) return stop();
   res.on("close", () => {
-    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+    if (!res.writableFinished) stop();
   });
   try {
     let next = reader.read();

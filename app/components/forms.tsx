@@ -87,11 +87,10 @@ type SelectFieldProps = {
   label: ReactNode;
   errors?: ListOfErrors;
   selectProps: SelectHTMLAttributes<HTMLSelectElement> & { id?: string };
-  placeholder?: string;
 } & (
-  | { options: Array<{ value: string; label: string }>; optionsHtml?: never }
+  | { options: Array<{ value: string; label: string }>; placeholder?: string; optionsHtml?: never }
   /** A long fixed list as ready-made, escaped `<option>` markup (placeholder included). */
-  | { options?: never; optionsHtml: string }
+  | { options?: never; placeholder?: never; optionsHtml: string }
 );
 
 export function SelectField({ label, errors, selectProps, options, optionsHtml, placeholder }: SelectFieldProps) {

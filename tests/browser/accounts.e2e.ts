@@ -344,6 +344,9 @@ describe("the production server's routing", () => {
     const document = await fetch(`${app.url}/settings?index`, { redirect: "manual" });
     expect(document.status).toBe(302);
     expect(document.headers.get("location")).toBe("/login?redirectTo=%2Fsettings");
+    // Remix decodes parameter names, so an escaped one is Remix's too.
+    const escaped = await fetch(`${app.url}/settings?%69ndex`, { redirect: "manual" });
+    expect(escaped.headers.get("location")).toBe("/login?redirectTo=%2Fsettings");
     const withQuery = await fetch(`${app.url}/history?index&page=2`, { redirect: "manual" });
     expect(withQuery.headers.get("location")).toBe(`/login?redirectTo=${encodeURIComponent("/history?page=2")}`);
     const data = await fetch(`${app.url}/history/some-generation.data?_routes=routes%2Fhistory.%24id`, {

@@ -1,6 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import http, { type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -66,6 +66,18 @@ function get(url: string, headers: Record<string, string> = {}) {
   return new Promise<IncomingMessage>((resolve, reject) => http.get(url, { headers }, resolve).on("error", reject));
 }
 
+/** A request written by hand, for what fetch would refuse to send; resolves with the whole answer. */
+function rawRequest(port: number, head: string) {
+  return new Promise<string>((resolve, reject) => {
+    // Written, not ended: the server closes the connection after its answer (Connection: close).
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(`${head}\r\nConnection: close\r\n\r\n`));
+    let answer = "";
+    socket.on("data", (chunk) => (answer += chunk.toString()));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
+
 describe("the request the app is handed", () => {
   it("carries the full URL, method, headers, body and the client's address", async () => {
     const { seen, handle } = recorder();
@@ -82,6 +94,26 @@ describe("the request the app is handed", () => {
     expect(seen[0]!.headers.get("x-custom")).toBe("yes");
     expect(seen[0]!.body).toBe("email=a%40b.example&intent=change");
     expect(String(seen[0]!.clientIp)).toMatch(/127\.0\.0\.1$/);
+  });
+
+  it("keeps a target that starts with // as a path on this host", async () => {
+    const { seen, handle } = recorder();
+    const { port } = await serve(handle);
+    const answer = await rawRequest(port, `GET //evil.example/login?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(seen.map((request) => request.url)).toEqual([`http://127.0.0.1:${port}//evil.example/login?x=1`]);
+  });
+
+  it("answers 400 to a Host or method that makes no URL or Request, and goes on serving", async () => {
+    const { seen, handle } = recorder();
+    const { base, port } = await serve(handle);
+    expect(await rawRequest(port, "GET /login HTTP/1.1\r\nHost: a b")).toMatch(/^HTTP\/1\.1 400/);
+    expect(await rawRequest(port, "GET /login HTTP/1.1\r\nHost: a:99999")).toMatch(/^HTTP\/1\.1 400/);
+    expect(await rawRequest(port, `TRACE /login HTTP/1.1\r\nHost: 127.0.0.1:${port}`)).toMatch(/^HTTP\/1\.1 400/);
+    // The same for a path that names a file, which goes to the app after the file look-up.
+    expect(await rawRequest(port, "GET /missing.txt HTTP/1.1\r\nHost: a b")).toMatch(/^HTTP\/1\.1 400/);
+    expect(seen).toHaveLength(0);
+    expect((await fetch(`${base}/login`)).status).toBe(200);
   });
 
   it("believes X-Forwarded-* only behind a trusted proxy", async () => {
