@@ -98,28 +98,22 @@ export function SelectField({ label, errors, selectProps, options, optionsHtml, 
   const id = selectProps.id ?? fallbackId;
   const errorId = `${id}-error`;
   const hasErrors = Boolean(errors?.filter(Boolean).length);
+  const props: SelectFieldProps["selectProps"] = {
+    ...selectProps,
+    id,
+    className: "input",
+    "aria-invalid": hasErrors || undefined,
+    "aria-describedby": hasErrors ? errorId : undefined,
+  };
   return (
     <div>
       <label htmlFor={id} className="mb-1 block text-sm font-medium">
         {label}
       </label>
       {optionsHtml !== undefined ? (
-        <select
-          {...selectProps}
-          id={id}
-          className="input"
-          aria-invalid={hasErrors || undefined}
-          aria-describedby={hasErrors ? errorId : undefined}
-          dangerouslySetInnerHTML={{ __html: optionsHtml }}
-        />
+        <select {...props} dangerouslySetInnerHTML={{ __html: optionsHtml }} />
       ) : (
-        <select
-          {...selectProps}
-          id={id}
-          className="input"
-          aria-invalid={hasErrors || undefined}
-          aria-describedby={hasErrors ? errorId : undefined}
-        >
+        <select {...props}>
           {placeholder ? <option value="">{placeholder}</option> : null}
           {options.map((option) => (
             <option key={option.value} value={option.value}>
