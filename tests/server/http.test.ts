@@ -212,38 +212,89 @@ describe("the answer the client gets", () => {
     expect(seen.map((request) => new URL(request.url).pathname)).toEqual(["/build/missing-XYZ.js", "/robots"]);
   });
 
-  it("sends a compressed stream chunk by chunk: each part arrives before the next is made", async () => {
+  it("sends a body that is ready within one turn as one piece with its length, however many chunks it has", async () => {
     const encoder = new TextEncoder();
-    let received!: () => void;
-    let firstArrived = new Promise<void>((resolve) => (received = resolve));
+    // Over compression's 1 KB threshold, so that the gzip answer below is compressed.
+    const parts = Array.from({ length: 12 }, (_, i) => `<p>part ${i}: ${"lorem ipsum ".repeat(10)}</p>`);
     const { base } = await serve(async () => {
       const body = new ReadableStream<Uint8Array>({
         async start(controller) {
-          for (const part of ["data: one\n\n", "data: two\n\n"]) {
+          // As a render does: some parts at once, others a few promise jobs later.
+          for (const part of parts) {
             controller.enqueue(encoder.encode(part));
-            // The next part is made only once the client has read this one.
-            await firstArrived;
-            firstArrived = new Promise<void>((resolve) => (received = resolve));
+            await Promise.resolve();
           }
           controller.close();
         },
       });
-      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      return new Response(body, { headers: { "content-type": "text/html" } });
     });
-    const response = await get(`${base}/events`, { "accept-encoding": "gzip" });
-    expect(response.headers["content-encoding"]).toBe("gzip");
-    const text: string[] = [];
-    const gunzip = response.pipe(zlib.createGunzip());
-    await new Promise<void>((resolve, reject) => {
-      gunzip.on("data", (chunk: Buffer) => {
-        text.push(chunk.toString());
-        received();
-      });
-      gunzip.on("end", resolve);
-      gunzip.on("error", reject);
-    });
-    expect(text).toEqual(["data: one\n\n", "data: two\n\n"]);
+    const plain = await get(`${base}/page`);
+    const bytes: Buffer[] = [];
+    for await (const chunk of plain) bytes.push(chunk as Buffer);
+    expect(Buffer.concat(bytes).toString()).toBe(parts.join(""));
+    expect(plain.headers["content-length"]).toBe(String(parts.join("").length));
+    expect(plain.headers["transfer-encoding"]).toBeUndefined();
+    // Compressed, the length is the compressed one (or none): never the plain length.
+    const gzipped = await get(`${base}/page`, { "accept-encoding": "gzip" });
+    expect(gzipped.headers["content-encoding"]).toBe("gzip");
+    expect(gzipped.headers["content-length"]).not.toBe(String(parts.join("").length));
+    const unzipped: Buffer[] = [];
+    for await (const chunk of gzipped.pipe(zlib.createGunzip())) unzipped.push(chunk as Buffer);
+    expect(Buffer.concat(unzipped).toString()).toBe(parts.join(""));
   });
+
+  it("streams a large body that is all ready in parts, not held whole", async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(120);
+    const { base } = await serve(async () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 10; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/octet-stream" } });
+    });
+    const response = await fetch(`${base}/file`);
+    expect((await response.arrayBuffer()).byteLength).toBe(10 * chunk.byteLength);
+    expect(response.headers.get("transfer-encoding")).toBe("chunked");
+  });
+
+  it.each(["identity", "gzip"])(
+    "sends a stream (%s) part by part: each arrives before the next is made",
+    async (encoding) => {
+      const encoder = new TextEncoder();
+      let received!: () => void;
+      let firstArrived = new Promise<void>((resolve) => (received = resolve));
+      const { base } = await serve(async () => {
+        const body = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (const part of ["data: one\n\n", "data: two\n\n"]) {
+              controller.enqueue(encoder.encode(part));
+              // The next part is made only once the client has read this one.
+              await firstArrived;
+              firstArrived = new Promise<void>((resolve) => (received = resolve));
+            }
+            controller.close();
+          },
+        });
+        return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      });
+      const response = await get(`${base}/events`, { "accept-encoding": encoding });
+      expect(response.headers["content-encoding"]).toBe(encoding === "gzip" ? "gzip" : undefined);
+      const text: string[] = [];
+      const decoded = encoding === "gzip" ? response.pipe(zlib.createGunzip()) : response;
+      await new Promise<void>((resolve, reject) => {
+        decoded.on("data", (chunk: Buffer) => {
+          text.push(chunk.toString());
+          received();
+        });
+        decoded.on("end", resolve);
+        decoded.on("error", reject);
+      });
+      expect(text).toEqual(["data: one\n\n", "data: two\n\n"]);
+    },
+  );
 
   it("answers 500 without details when the app throws, and reports the error", async () => {
     const { base, errors } = await serve(async () => {
