@@ -82,8 +82,9 @@ function render(
         onError(error: unknown) {
           responseStatusCode = 500;
           // Errors while rendering the shell reject above and Remix logs them; these come later, in the
-          // streamed part. Only the error's name and message are logged, never the page.
-          if (shellRendered) logger.error("render.stream_failed", { error });
+          // streamed part. Only the error's name and message are logged, never the page; nothing when the
+          // client went away (React then reports the closed destination).
+          if (shellRendered && !request.signal.aborted) logger.error("render.stream_failed", { error });
         },
       },
     );
