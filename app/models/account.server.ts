@@ -24,7 +24,7 @@ import {
   verifyCode,
   verifyLinkToken,
 } from "#app/models/verification.server";
-import { prisma, sql } from "#app/utils/db.server";
+import { prisma } from "#app/utils/db.server";
 import { grantWelcomeCredit } from "./wallet.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
@@ -439,20 +439,6 @@ export async function pendingEmailChange(userId: string) {
     orderBy: { createdAt: "desc" },
     select: { email: true, expiresAt: true },
   });
-}
-
-export type Profile = { email: string; displayName: string; country: string; phone: string | null };
-
-// Settings → Profile reads this on every visit: one prepared statement on the pool, as the session
-// check does (ADR 0008), instead of a Prisma query compiled on every call.
-const PROFILE = {
-  name: "profile_by_user",
-  text: `SELECT email, display_name AS "displayName", country, phone FROM users WHERE id = $1`,
-};
-
-export async function getProfile(userId: string): Promise<Profile | null> {
-  const [profile] = await sql<Profile>(PROFILE, [userId]);
-  return profile ?? null;
 }
 
 export async function updateProfile(

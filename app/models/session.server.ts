@@ -16,6 +16,8 @@ export type SessionUser = {
   id: string;
   email: string;
   displayName: string;
+  country: string;
+  phone: string | null;
   role: Role;
   emailVerified: boolean;
   hasPassword: boolean;
@@ -41,18 +43,21 @@ type SessionRow = {
   last_seen_at: Date;
   email: string;
   display_name: string;
+  country: string;
+  phone: string | null;
   role: Role;
   email_verified: boolean;
   disabled: boolean;
   has_password: boolean;
 };
 
-// Every request with a cookie runs this: one prepared statement (session, member and whether a password
-// is set) straight on the pool rather than three Prisma queries (see docs/benchmarks.md, bench:http).
+// Every request with a cookie runs this: one prepared statement (session, member with their profile, and
+// whether a password is set) straight on the pool rather than three Prisma queries, so Settings → Profile
+// needs no query of its own (see docs/benchmarks.md, bench:http).
 const SESSION_AND_USER = {
   name: "session_and_user",
   text: `SELECT s.id, s.user_id, s.expires_at, s.ip, s.user_agent, s.created_at, s.last_seen_at,
-      u.email, u.display_name, u.role, u.email_verified_at IS NOT NULL AS email_verified,
+      u.email, u.display_name, u.country, u.phone, u.role, u.email_verified_at IS NOT NULL AS email_verified,
       u.disabled_at IS NOT NULL AS disabled, p.user_id IS NOT NULL AS has_password
     FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN passwords p ON p.user_id = s.user_id
     WHERE s.id = $1`,
@@ -64,6 +69,8 @@ function toDatabaseUser(row: SessionRow): DatabaseUser {
     attributes: {
       email: row.email,
       displayName: row.display_name,
+      country: row.country,
+      phone: row.phone,
       role: row.role,
       emailVerified: row.email_verified,
       hasPassword: row.has_password,

@@ -5,21 +5,20 @@ import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { CountrySelect, Field, FormMessage, SubmitButton } from "#app/components/forms";
-import { getProfile, updateProfile } from "#app/models/account.server";
+import { updateProfile } from "#app/models/account.server";
 import { requireUser } from "#app/utils/auth.server";
 import { ProfileSchema } from "#app/utils/validation";
 
 export async function loader({ request }: LoaderFunctionArgs) {
+  // The session check reads the member's profile with the session (one statement, session.server.ts).
   const user = await requireUser(request);
-  const profile = await getProfile(user.id);
-  if (!profile) throw new Response("Not Found", { status: 404 });
   const params = new URL(request.url).searchParams;
   return {
     profile: {
-      email: profile.email,
-      displayName: profile.displayName,
-      country: profile.country,
-      phone: profile.phone ?? "",
+      email: user.email,
+      displayName: user.displayName,
+      country: user.country,
+      phone: user.phone ?? "",
     },
     emailChanged: params.has("emailChanged"),
   };
