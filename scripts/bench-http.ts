@@ -37,10 +37,13 @@ import { cpuMeter as measureCpu, postmasterPid, signalGroup } from "./lib/proces
 // `npx tsx server/index.ts` in production mode (pg-boss background jobs on, as by default), loaded with
 // autocannon:
 //   GET /login     anonymous page render (root + route loaders, no database query)
-//   GET /settings  the member's profile page (session check + one query; three loaders)
-// For each route: a warm-up, a max-throughput run, then 80 % of that rate twice: with autocannon's
-// overallRate (per-second quotas, so bursts) and evenly paced (open loop). Any non-2xx response or
-// socket error invalidates the run (and the exit code is 1). Target: ≥ 500 req/s, p99 < 50 ms at 80 %.
+//   GET /settings  the member's profile page (session check, whose one statement brings the profile;
+//                  three loaders)
+// For each route: a warm-up, a max-throughput run, then an evenly paced open loop at 80 % of the target
+// rate (400 req/s): the target's p99. For reference, 80 % of the measured maximum twice: with autocannon's
+// overallRate (per-second quotas, so bursts) and evenly paced. Any non-2xx response or socket error
+// invalidates the run (and the exit code is 1). Target: ≥ 500 req/s, and p99 < 50 ms at 80 % of that
+// rate (400 req/s).
 //
 // Flags (after `npm run bench:http --`):
 //   --compare  also measure /healthz, /favicon.svg, /login with gzip/br, and SQL statements per request
@@ -59,6 +62,8 @@ const WARMUP_S = quick ? 1 : 3;
 const MAX_S = quick ? 3 : 10;
 const RATED_S = quick ? 3 : 8;
 const PACED_S = quick ? 2 : 5;
+const TARGET_LOAD_S = quick ? 2 : 10;
+const TARGET_LOAD_RPS = TARGET_RPS * LOAD_FACTOR;
 const CONNECTIONS = 50;
 
 process.chdir(root);
@@ -147,6 +152,8 @@ type RunResult = {
   ok: number;
   bad: Record<string, number>;
   errors: number;
+  /** Socket error codes and how often each came (paced runs; autocannon only counts them). */
+  errorCodes?: Record<string, number>;
   timeouts: number;
 };
 
@@ -184,7 +191,8 @@ function isValid(run: RunResult) {
 
 function failures(run: RunResult) {
   const parts = Object.entries(run.bad).map(([code, count]) => `${count}× HTTP ${code}`);
-  if (run.errors) parts.push(`${run.errors} socket errors`);
+  const codes = Object.entries(run.errorCodes ?? {}).map(([code, count]) => `${count}× ${code}`);
+  if (run.errors) parts.push(`${run.errors} socket errors${codes.length ? ` (${codes.join(", ")})` : ""}`);
   if (run.timeouts) parts.push(`${run.timeouts} timeouts`);
   return parts.join(", ");
 }
@@ -199,6 +207,12 @@ async function paced(base: string, target: Target, rate: number, seconds: number
   const latencies: number[] = [];
   const bad: Record<string, number> = {};
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
+  const socketError = (error: NodeJS.ErrnoException) => {
+    errors++;
+    const code = error.code ?? error.message;
+    errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+  };
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     let sent = 0;
@@ -217,7 +231,7 @@ async function paced(base: string, target: Target, rate: number, seconds: number
         };
         const request = http.get(url, { agent, headers: target.headers }, (response) => {
           response.resume();
-          response.on("error", () => finish(() => errors++));
+          response.on("error", (error) => finish(() => socketError(error)));
           response.on("end", () => {
             const code = response.statusCode ?? 0;
             finish(() => {
@@ -227,7 +241,7 @@ async function paced(base: string, target: Target, rate: number, seconds: number
           });
         });
         request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
-        request.on("error", () => finish(() => errors++));
+        request.on("error", (error) => finish(() => socketError(error)));
       }
       if (sent < total) setTimeout(tick, 1);
     };
@@ -243,6 +257,7 @@ async function paced(base: string, target: Target, rate: number, seconds: number
     ok: latencies.length,
     bad,
     errors,
+    errorCodes,
     timeouts: 0,
   };
 }
@@ -261,9 +276,12 @@ async function probe(base: string, target: Target) {
 type RouteResult = {
   target: Target;
   bytes: number;
-  rate: number;
   max: RunResult;
   cpu: CpuSplit;
+  /** Evenly paced at 80 % of the target rate: the target's p99. */
+  atTarget: RunResult;
+  /** 80 % of the measured maximum, for reference. */
+  rate: number;
   rated: RunResult;
   paced: RunResult;
 };
@@ -276,6 +294,10 @@ async function benchRoute(base: string, target: Target): Promise<RouteResult> {
   const meter = cpuMeter();
   const max = await window(`${target.path} max`, () => cannon(base, target, { duration: MAX_S }));
   const cpu = meter();
+  step(`GET ${target.path}: ${TARGET_LOAD_RPS} req/s (80 % of the target), evenly paced, ${TARGET_LOAD_S} s`);
+  const atTarget = await window(`${target.path} target paced`, () =>
+    paced(base, target, TARGET_LOAD_RPS, TARGET_LOAD_S),
+  );
   const rate = Math.max(1, Math.floor(max.rps * LOAD_FACTOR));
   step(`GET ${target.path}: ${rate} req/s (${LOAD_FACTOR * 100} % of max), autocannon overallRate, ${RATED_S} s`);
   const rated = await window(`${target.path} 80% autocannon`, () =>
@@ -285,12 +307,13 @@ async function benchRoute(base: string, target: Target): Promise<RouteResult> {
   const even = await window(`${target.path} 80% paced`, () => paced(base, target, rate, PACED_S));
   for (const [label, run] of [
     ["max", max],
+    [`${TARGET_LOAD_RPS}/s paced`, atTarget],
     ["80 % autocannon", rated],
     ["80 % paced", even],
   ] as const) {
     if (!isValid(run)) console.error(`  ✗ ${target.path} ${label} run had failures: ${failures(run)}`);
   }
-  return { target, bytes, rate, max, cpu, rated, paced: even };
+  return { target, bytes, max, cpu, atTarget, rate, rated, paced: even };
 }
 
 // PostgreSQL's own log lines, captured while counting statements.
@@ -443,13 +466,15 @@ async function main() {
   const loadAfter = os.loadavg();
 
   console.log(
-    `\nOne production server process; autocannon ${CONNECTIONS} connections; max run ${MAX_S} s, ` +
-      `80 % runs ${RATED_S} s (autocannon overallRate) and ${PACED_S} s (evenly paced).`,
+    `\nOne production server process; autocannon ${CONNECTIONS} connections; max run ${MAX_S} s; ` +
+      `${TARGET_LOAD_RPS}/s evenly paced for ${TARGET_LOAD_S} s; 80 % of max for ${RATED_S} s (autocannon ` +
+      `overallRate) and ${PACED_S} s (evenly paced).`,
   );
   console.log(
     "CPU = % of one core during the max run (server / PostgreSQL / this load generator); " +
       "server ms/req = server CPU time per request, the figure least skewed by other load.\n",
   );
+  const runsOf = (r: RouteResult) => [r.max, r.atTarget, r.rated, r.paced];
   const rows = [
     [
       "route",
@@ -458,7 +483,8 @@ async function main() {
       "p99 ms",
       "CPU srv/pg/gen",
       "srv ms/req",
-      "80 % rate",
+      `${TARGET_LOAD_RPS}/s p50/p99`,
+      "80 % of max",
       "ac p50/p99",
       "paced p50/p99",
       "bytes",
@@ -471,31 +497,34 @@ async function main() {
       fmt(r.max.p99),
       `${fmt(r.cpu.server)}/${fmt(r.cpu.postgres)}/${fmt(r.cpu.bench)} %`,
       fmt((10 * r.cpu.server) / r.max.rps, 1),
+      `${fmt(r.atTarget.p50, 1)} / ${fmt(r.atTarget.p99, 1)}`,
       `${r.rate}/s`,
       `${fmt(r.rated.p50)} / ${fmt(r.rated.p99)}`,
       `${fmt(r.paced.p50, 1)} / ${fmt(r.paced.p99, 1)}`,
       String(r.bytes),
-      [r.max, r.rated, r.paced].every(isValid) ? "yes" : "NO",
+      runsOf(r).every(isValid) ? "yes" : "NO",
     ]),
   ];
   console.log(table(rows));
   if (extra) console.log(`\n${extra}`);
 
-  console.log(`\nTarget: ≥ ${TARGET_RPS} req/s, and p99 < ${TARGET_P99_MS} ms at 80 % load, on one process.`);
+  console.log(
+    `\nTarget: ≥ ${TARGET_RPS} req/s, and p99 < ${TARGET_P99_MS} ms at 80 % of that rate ` +
+      `(${TARGET_LOAD_RPS} req/s, evenly paced), on one process.`,
+  );
   let allMet = true;
   let allValid = true;
   for (const r of results) {
-    const valid = [r.max, r.rated, r.paced].every(isValid);
+    const valid = runsOf(r).every(isValid);
     allValid &&= valid;
     const rpsOk = r.max.rps >= TARGET_RPS;
-    const acOk = r.rated.p99 < TARGET_P99_MS;
-    const pacedOk = r.paced.p99 < TARGET_P99_MS;
-    allMet &&= rpsOk && acOk && valid;
+    const p99Ok = r.atTarget.p99 < TARGET_P99_MS;
+    allMet &&= rpsOk && p99Ok && valid;
     console.log(
       `  GET ${r.target.path.padEnd(10)} ${rpsOk ? "✓" : "✗"} ${fmt(r.max.rps)} req/s   ` +
-        `${acOk ? "✓" : "✗"} p99 ${fmt(r.rated.p99)} ms at ${r.rate}/s (autocannon)   ` +
-        `${pacedOk ? "✓" : "✗"} p99 ${fmt(r.paced.p99, 1)} ms (paced)` +
-        (valid ? "" : `   ✗ INVALID: ${[r.max, r.rated, r.paced].map(failures).filter(Boolean).join("; ")}`),
+        `${p99Ok ? "✓" : "✗"} p99 ${fmt(r.atTarget.p99, 1)} ms at ${TARGET_LOAD_RPS}/s` +
+        `   (80 % of max, ${r.rate}/s: p99 ${fmt(r.paced.p99, 1)} ms paced, ${fmt(r.rated.p99)} ms autocannon)` +
+        (valid ? "" : `   ✗ INVALID: ${runsOf(r).map(failures).filter(Boolean).join("; ")}`),
     );
   }
   console.log(allMet ? "Target met." : "Target NOT met.");
