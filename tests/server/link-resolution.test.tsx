@@ -19,7 +19,7 @@ type To = Parameters<ReactRouter["useResolvedPath"]>[0];
 
 /** What useResolvedPath gives for each `to`, rendered inside /settings/security (a nested route). */
 function resolveAll(router: ReactRouter, targets: To[], relative?: "path" | "route") {
-  const { MemoryRouter, Routes, Route, Outlet, useResolvedPath } = router;
+  const { Router, Routes, Route, Outlet, useResolvedPath } = router;
   const resolved: string[] = [];
   function Probe({ to, index }: { to: To; index: number }) {
     const { pathname, search, hash } = useResolvedPath(to, relative ? { relative } : undefined);
@@ -28,8 +28,9 @@ function resolveAll(router: ReactRouter, targets: To[], relative?: "path" | "rou
   }
   const probes = targets.map((to, index) => createElement(Probe, { key: index, to, index }));
   const tree: ReactNode = createElement(
-    MemoryRouter,
-    { initialEntries: ["/settings/security"] },
+    // A static location, as on the server (MemoryRouter would warn about its layout effect there).
+    Router,
+    { location: "/settings/security", navigator: {} as Parameters<typeof Router>[0]["navigator"] },
     createElement(
       Routes,
       null,
