@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import autocannon from "autocannon";
 import {
   BenchCleanup,
@@ -158,6 +159,9 @@ type RunResult = {
   errors: number;
   /** Socket error codes and how often each came (paced runs; autocannon only counts them). */
   errorCodes?: Record<string, number>;
+  /** Paced runs: the load generator's own event-loop delay, max in ms. A late generator sends late,
+   * and the delay counts as latency, so a large value makes the run's p99 suspect. */
+  generatorLagMs?: number;
   timeouts: number;
 };
 
@@ -212,6 +216,8 @@ async function paced(base: string, target: Target, rate: number, seconds: number
   const bad: Record<string, number> = {};
   let errors = 0;
   const errorCodes: Record<string, number> = {};
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const socketError = (error: NodeJS.ErrnoException) => {
     errors++;
     const code = error.code ?? error.message;
@@ -252,6 +258,7 @@ async function paced(base: string, target: Target, rate: number, seconds: number
     tick();
   });
   const duration = (performance.now() - t0) / 1000;
+  lag.disable();
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
@@ -262,6 +269,7 @@ async function paced(base: string, target: Target, rate: number, seconds: number
     bad,
     errors,
     errorCodes,
+    generatorLagMs: lag.max / 1e6,
     timeouts: 0,
   };
 }
@@ -528,7 +536,8 @@ async function main() {
     allMet &&= rpsOk && p99Ok && valid;
     console.log(
       `  GET ${r.target.path.padEnd(10)} ${rpsOk ? "✓" : "✗"} ${fmt(r.max.rps)} req/s   ` +
-        `${p99Ok ? "✓" : "✗"} p99 ${fmt(r.atTarget.p99, 1)} ms at ${TARGET_LOAD_RPS}/s` +
+        `${p99Ok ? "✓" : "✗"} p99 ${fmt(r.atTarget.p99, 1)} ms at ${TARGET_LOAD_RPS}/s ` +
+        `(generator lag max ${fmt(r.atTarget.generatorLagMs ?? NaN)} ms)` +
         `   (80 % of max, ${r.rate}/s: p99 ${fmt(r.paced.p99, 1)} ms paced, ${fmt(r.rated.p99)} ms autocannon)` +
         (valid ? "" : `   ✗ INVALID: ${runsOf(r).map(failures).filter(Boolean).join("; ")}`),
     );
