@@ -165,7 +165,7 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, trustP
  * Writes a fetch `Response` to Node. What the body has ready within one turn of the event loop leaves in
  * one write: a page rendered in one go is a single write with a Content-Length, while a streamed page or
  * an event stream leaves part by part, each as soon as the body stops having more ready (a compressing
- * response is flushed then). Every write is a system call, and a page's dozen small chunks written one
+ * response is flushed then). The body is read no faster than the client takes it. Every write is a system call, and a page's dozen small chunks written one
  * by one cost about a tenth of the server's time (docs/benchmarks.md, session 7).
  */
 export async function sendFetchResponse(res: ServerResponse, response: Response): Promise<void> {
@@ -202,11 +202,14 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
       next = reader.read();
       if (readyBytes < MAX_HELD_BYTES && (await readyWithinTurn(next))) continue;
       // The body has to wait for something (or enough is held): send what it has so far.
-      for (const chunk of ready) res.write(chunk);
+      let more = true;
+      for (const chunk of ready) more = res.write(chunk);
       ready.length = 0;
       readyBytes = 0;
       streaming = true;
       flush?.();
+      // A slow client holds the body back, instead of the server buffering all of it (a video, say).
+      if (!more) await drained(res);
     }
     if (streaming) {
       for (const chunk of ready) res.write(chunk);
@@ -222,6 +225,19 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
     res.destroy(error instanceof Error ? error : undefined);
     throw error;
   }
+}
+
+/** Resolves once the response takes more again (through compression too, which passes "drain" on from
+ * its zlib stream), or is gone. */
+function drained(res: ServerResponse) {
+  return new Promise<void>((resolve) => {
+    const gone = () => resolve();
+    res.once("drain", () => {
+      res.off("close", gone);
+      resolve();
+    });
+    res.once("close", gone);
+  });
 }
 
 /** Held back at most before writing, so a large body that is always ready still streams. */

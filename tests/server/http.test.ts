@@ -18,6 +18,8 @@ beforeAll(async () => {
   await mkdir(path.join(publicDir, "build"));
   await writeFile(path.join(publicDir, "robots.txt"), "User-agent: *\n");
   await writeFile(path.join(publicDir, "build", "entry-ABC123.js"), "console.log(1);\n");
+  // A folder whose name looks like a file's, for serve-static's trailing-slash redirect.
+  await mkdir(path.join(publicDir, "build", "chunks.v1"));
 });
 afterAll(() => rm(publicDir, { recursive: true, force: true }));
 afterEach(async () => {
@@ -137,6 +139,28 @@ describe("the request the app is handed", () => {
     expect(proxied.seen[0]!.clientIp).toBe("203.0.113.7");
   });
 
+  it("cancels the body of an answer that is ready only after the client went away", async () => {
+    let cancelled!: () => void;
+    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
+    let arrived!: () => void;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const { base } = await serve(async (request) => {
+      arrived();
+      // The app is still working when the client leaves; its answer comes after.
+      await new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve()));
+      const body = new ReadableStream<Uint8Array>({
+        pull: (controller) => controller.enqueue(new TextEncoder().encode("too late")),
+        cancel: () => cancelled(),
+      });
+      return new Response(body, { headers: { "content-type": "text/html" } });
+    });
+    const request = http.get(`${base}/slow`);
+    request.on("error", () => undefined);
+    await requestArrived;
+    request.destroy();
+    await cancelSeen;
+  });
+
   it("is aborted when the client goes away before its answer is complete", async () => {
     let aborted!: () => void;
     const abortSeen = new Promise<void>((resolve) => (aborted = resolve));
@@ -212,6 +236,18 @@ describe("the answer the client gets", () => {
     expect(seen.map((request) => new URL(request.url).pathname)).toEqual(["/build/missing-XYZ.js", "/robots"]);
   });
 
+  it("matches /build/ in any case, as Express's mount did, and redirects a folder with its full path", async () => {
+    const { seen, handle } = recorder();
+    const { base } = await serve(handle);
+    const upper = await fetch(`${base}/BUILD/entry-ABC123.js`);
+    expect(await upper.text()).toBe("console.log(1);\n");
+    expect(upper.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const folder = await fetch(`${base}/build/chunks.v1`, { redirect: "manual" });
+    expect(folder.status).toBe(301);
+    expect(folder.headers.get("location")).toBe("/build/chunks.v1/");
+    expect(seen).toHaveLength(0);
+  });
+
   it("sends a body that is ready within one turn as one piece with its length, however many chunks it has", async () => {
     const encoder = new TextEncoder();
     // Over compression's 1 KB threshold, so that the gzip answer below is compressed.
@@ -259,6 +295,35 @@ describe("the answer the client gets", () => {
     expect((await response.arrayBuffer()).byteLength).toBe(10 * chunk.byteLength);
     expect(response.headers.get("transfer-encoding")).toBe("chunked");
   });
+
+  it.each(["identity", "gzip"])(
+    "reads a large body (%s) no faster than the client takes it, and sends all of it",
+    async (encoding) => {
+      const total = 32 * 1024 * 1024;
+      const chunk = new Uint8Array(64 * 1024).fill(120);
+      let pulled = 0;
+      const { base } = await serve(async () => {
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            pulled += chunk.byteLength;
+            controller.enqueue(chunk);
+            if (pulled >= total) controller.close();
+          },
+        });
+        return new Response(body, { headers: { "content-type": "text/plain" } });
+      });
+      const response = await get(`${base}/export`, { "accept-encoding": encoding });
+      response.pause();
+      // Many turns of the event loop with the client not reading: the server must stop at what the
+      // sockets hold (a few MB), not buffer the whole body.
+      for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(pulled).toBeLessThan(total / 2);
+      const decoded = encoding === "gzip" ? response.pipe(zlib.createGunzip()) : response;
+      let received = 0;
+      for await (const part of decoded) received += (part as Buffer).byteLength;
+      expect(received).toBe(total);
+    },
+  );
 
   it.each(["identity", "gzip"])(
     "sends a stream (%s) part by part: each arrives before the next is made",
