@@ -186,6 +186,7 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
   const stop = () => void reader.cancel().catch(() => undefined);
   // The client may have gone while the app was still working.
   if (res.destroyed) return stop();
+  const writable = new Drain(res);
   res.on("close", () => {
     if (!res.writableFinished) stop();
   });
@@ -201,6 +202,8 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
       readyBytes += value.byteLength;
       next = reader.read();
       if (readyBytes < MAX_HELD_BYTES && (await readyWithinTurn(next))) continue;
+      // The client left: the body was cancelled on "close", so the next read ends the loop.
+      if (res.destroyed) continue;
       // The body has to wait for something (or enough is held): send what it has so far.
       let more = true;
       for (const chunk of ready) more = res.write(chunk);
@@ -209,9 +212,10 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
       streaming = true;
       flush?.();
       // A slow client holds the body back, instead of the server buffering all of it (a video, say).
-      if (!more) await drained(res);
+      if (!more) await writable.drained();
     }
-    if (streaming) {
+    if (res.destroyed) return;
+    if (streaming || res.headersSent) {
       for (const chunk of ready) res.write(chunk);
       res.end();
     } else {
@@ -222,22 +226,47 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
       res.end(body);
     }
   } catch (error) {
-    res.destroy(error instanceof Error ? error : undefined);
+    stop();
+    // Nothing sent yet: the caller answers 500, without the failed answer's headers and cookies.
+    if (!res.headersSent) {
+      for (const name of [...response.headers.keys(), "set-cookie"]) res.removeHeader(name);
+    }
     throw error;
+  } finally {
+    writable.release();
   }
 }
 
-/** Resolves once the response takes more again (through compression too, which passes "drain" on from
- * its zlib stream), or is gone. */
-function drained(res: ServerResponse) {
-  return new Promise<void>((resolve) => {
-    const gone = () => resolve();
-    res.once("drain", () => {
-      res.off("close", gone);
-      resolve();
-    });
-    res.once("close", gone);
-  });
+/**
+ * Waits for a response to take more. One "drain" listener per response: compression passes listeners on
+ * to its zlib stream, where a `once` listener could not remove itself and one would pile up per wait.
+ */
+class Drain {
+  private wake: (() => void) | null = null;
+  private readonly onDrain = () => this.resume();
+  private readonly onClose = () => this.resume();
+
+  constructor(private readonly res: ServerResponse) {
+    res.on("drain", this.onDrain);
+    res.on("close", this.onClose);
+  }
+
+  /** Resolves once the response takes more again, or at once when it is gone. */
+  drained(): Promise<void> {
+    if (this.res.destroyed || this.res.closed) return Promise.resolve();
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  release() {
+    this.res.off("close", this.onClose);
+    this.resume();
+  }
+
+  private resume() {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
 }
 
 /** Held back at most before writing, so a large body that is always ready still streams. */

@@ -1,3 +1,4 @@
+import { randomFillSync } from "node:crypto";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import http, { type IncomingMessage } from "node:http";
 import net, { type AddressInfo } from "node:net";
@@ -5,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRequestListener, type AppHandler, type ListenerOptions } from "../../server/http";
+import { createRequestListener, sendFetchResponse, type AppHandler, type ListenerOptions } from "../../server/http";
 
 // The HTTP layer on node:http (server/http.ts) with a stand-in for Remix: what the app is handed, and
 // what reaches the client. The real app behind it is covered by the browser tests.
@@ -300,8 +301,13 @@ describe("the answer the client gets", () => {
     "reads a large body (%s) no faster than the client takes it, and sends all of it",
     async (encoding) => {
       const total = 32 * 1024 * 1024;
-      const chunk = new Uint8Array(64 * 1024).fill(120);
+      // Random bytes: gzip cannot shrink them (a repeat is farther back than its 32 KB window), so the
+      // compressed answer fills the sockets as the plain one does.
+      const chunk = randomFillSync(new Uint8Array(64 * 1024));
       let pulled = 0;
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on("warning", onWarning);
       const { base } = await serve(async () => {
         const body = new ReadableStream<Uint8Array>({
           pull(controller) {
@@ -321,9 +327,56 @@ describe("the answer the client gets", () => {
       const decoded = encoding === "gzip" ? response.pipe(zlib.createGunzip()) : response;
       let received = 0;
       for await (const part of decoded) received += (part as Buffer).byteLength;
+      process.off("warning", onWarning);
       expect(received).toBe(total);
+      // One "drain" listener per answer, not one more per wait (compression moves them to its stream).
+      expect(warnings.map((warning) => warning.name)).not.toContain("MaxListenersExceededWarning");
     },
   );
+
+  it("stops reading a large body when the client leaves while the server waits for it to drain", async () => {
+    const chunk = randomFillSync(new Uint8Array(1024 * 1024));
+    let cancelled!: () => void;
+    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
+    let finished!: () => void;
+    const sendFinished = new Promise<void>((resolve) => (finished = resolve));
+    // sendFetchResponse itself, to see that it returns.
+    server = http.createServer((_req, res) => {
+      const body = new ReadableStream<Uint8Array>({
+        pull: (controller) => controller.enqueue(chunk),
+        cancel: () => cancelled(),
+      });
+      void sendFetchResponse(res, new Response(body)).finally(() => finished());
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const response = await get(`http://127.0.0.1:${port}/video`);
+    response.pause();
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+    response.destroy();
+    await Promise.all([cancelSeen, sendFinished]);
+  });
+
+  it("sends an event stream that is complete at once, and answers 500 without the failed answer's cookies", async () => {
+    const { base, errors } = await serve(async (request) => {
+      if (new URL(request.url).pathname === "/events") {
+        return new Response("retry: 1000\n\n", { headers: { "content-type": "text/event-stream" } });
+      }
+      const body = new ReadableStream<Uint8Array>({
+        pull: () => Promise.reject(new Error("storage read failed")),
+      });
+      return new Response(body, { headers: { "content-type": "image/png", "set-cookie": "seen=1; Path=/" } });
+    });
+    const events = await fetch(`${base}/events`);
+    expect(await events.text()).toBe("retry: 1000\n\n");
+    expect(errors).toEqual([]);
+    const broken = await fetch(`${base}/files/1`);
+    expect(broken.status).toBe(500);
+    expect(await broken.text()).toBe("Internal Server Error");
+    expect(broken.headers.get("set-cookie")).toBeNull();
+    expect(broken.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(String(errors[0])).toContain("storage read failed");
+  });
 
   it.each(["identity", "gzip"])(
     "sends a stream (%s) part by part: each arrives before the next is made",
