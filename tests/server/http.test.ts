@@ -47,6 +47,13 @@ async function serve(handle: AppHandler, options: Partial<ListenerOptions> = {})
   return { base: `http://127.0.0.1:${port}`, port, errors };
 }
 
+/** A promise and the function that resolves it: a point one side of a test waits for. */
+function signal(): [Promise<void>, () => void] {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return [promise, resolve];
+}
+
 type Seen = { url: string; method: string; headers: Headers; body: string; clientIp: unknown };
 
 /** A handler that records what it was given and answers 200 "ok". */
@@ -141,10 +148,8 @@ describe("the request the app is handed", () => {
   });
 
   it("cancels the body of an answer that is ready only after the client went away", async () => {
-    let cancelled!: () => void;
-    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
-    let arrived!: () => void;
-    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const [cancelSeen, cancelled] = signal();
+    const [requestArrived, arrived] = signal();
     const { base } = await serve(async (request) => {
       arrived();
       // The app is still working when the client leaves; its answer comes after.
@@ -163,10 +168,8 @@ describe("the request the app is handed", () => {
   });
 
   it("is aborted when the client goes away before its answer is complete", async () => {
-    let aborted!: () => void;
-    const abortSeen = new Promise<void>((resolve) => (aborted = resolve));
-    let cancelled!: () => void;
-    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
+    const [abortSeen, aborted] = signal();
+    const [cancelSeen, cancelled] = signal();
     const { base } = await serve(async (request) => {
       request.signal.addEventListener("abort", () => aborted());
       const body = new ReadableStream<Uint8Array>({
@@ -336,10 +339,8 @@ describe("the answer the client gets", () => {
 
   it("stops reading a large body when the client leaves while the server waits for it to drain", async () => {
     const chunk = randomFillSync(new Uint8Array(1024 * 1024));
-    let cancelled!: () => void;
-    const cancelSeen = new Promise<void>((resolve) => (cancelled = resolve));
-    let finished!: () => void;
-    const sendFinished = new Promise<void>((resolve) => (finished = resolve));
+    const [cancelSeen, cancelled] = signal();
+    const [sendFinished, finished] = signal();
     // sendFetchResponse itself, to see that it returns.
     server = http.createServer((_req, res) => {
       const body = new ReadableStream<Uint8Array>({
