@@ -4,8 +4,15 @@ import { CheckboxField, CountrySelect, Field } from "#app/components/forms";
 
 type Meta = Parameters<typeof getInputProps>[0];
 
-/** Name, country and phone: the profile every account has (sign-up, Google onboarding). */
-export function ProfileFields({ fields }: { fields: { displayName: Meta; country: Meta; phone: Meta } }) {
+/** Name, country and phone: the profile every account has (sign-up, Google onboarding, settings).
+ * `editing`: the member already has a profile, whose phone they may remove. */
+export function ProfileFields({
+  fields,
+  editing = false,
+}: {
+  fields: { displayName: Meta; country: Meta; phone: Meta };
+  editing?: boolean;
+}) {
   return (
     <>
       <Field
@@ -16,7 +23,10 @@ export function ProfileFields({ fields }: { fields: { displayName: Meta; country
       <CountrySelect errors={fields.country.errors} selectProps={getSelectProps(fields.country)} />
       <Field
         label="Phone (optional)"
-        hint="Used for mobile-money top-ups. Include your country code, or we read it in your country's format."
+        hint={
+          "Used for mobile-money top-ups. Include your country code, or we read it in your country's format." +
+          (editing ? " Leave it empty to remove it." : "")
+        }
         errors={fields.phone.errors}
         inputProps={{ ...getInputProps(fields.phone, { type: "tel" }), autoComplete: "tel" }}
       />

@@ -1,10 +1,11 @@
-import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+import { getFormProps, useForm } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
-import { CountrySelect, Field, FormMessage, SubmitButton } from "#app/components/forms";
+import { FormMessage, SubmitButton } from "#app/components/forms";
+import { ProfileFields } from "#app/components/profile-fields";
 import { updateProfile } from "#app/models/account.server";
 import { requireUser } from "#app/utils/auth.server";
 import { ProfileSchema } from "#app/utils/validation";
@@ -53,18 +54,7 @@ export default function ProfileSettings() {
       {actionData?.saved ? <FormMessage tone="success" errors={["Profile saved."]} /> : null}
       <Form method="post" className="mt-4 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
-        <Field
-          label="Display name"
-          errors={fields.displayName.errors}
-          inputProps={{ ...getInputProps(fields.displayName, { type: "text" }), autoComplete: "name" }}
-        />
-        <CountrySelect errors={fields.country.errors} selectProps={getSelectProps(fields.country)} />
-        <Field
-          label="Phone (optional)"
-          hint="Stored in international format. Leave empty to remove it."
-          errors={fields.phone.errors}
-          inputProps={{ ...getInputProps(fields.phone, { type: "tel" }), autoComplete: "tel" }}
-        />
+        <ProfileFields fields={fields} editing />
         <SubmitButton pendingText="Saving…" className="btn-primary">
           Save profile
         </SubmitButton>

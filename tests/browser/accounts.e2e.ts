@@ -217,6 +217,35 @@ describe.each(VIEWPORTS)("accounts at $name size ($width×$height)", (viewport) 
     await page.reload();
     expect(await page.getByLabel("Country", { exact: true }).inputValue()).toBe("KE");
     expect(await page.getByLabel("Display name", { exact: true }).inputValue()).toBe(newName);
+    await page.getByText("Leave it empty to remove it.", { exact: false }).waitFor();
+
+    // An unsaved choice survives a revalidation that brings a country changed elsewhere (another tab).
+    await waitForHydration(page);
+    await country.selectOption("FR");
+    const elsewhere = await page.request.post(`${app.url}/settings?index`, {
+      headers: { origin: app.url },
+      form: { displayName: newName, country: "DE", phone: "" },
+      maxRedirects: 0,
+    });
+    expect(elsewhere.status()).toBe(200);
+    const storedCountry = await page.evaluate(async () => {
+      type State = { revalidation: string; loaderData: Record<string, { profile?: { country: string } }> };
+      type Router = { revalidate(): void; subscribe(listener: (state: State) => void): () => void; state: State };
+      const router = (window as unknown as { __remixRouter: Router }).__remixRouter;
+      await new Promise<void>((resolve) => {
+        const unsubscribe = router.subscribe((state) => {
+          if (state.revalidation !== "idle") return;
+          unsubscribe();
+          resolve();
+        });
+        router.revalidate();
+      });
+      return router.state.loaderData["routes/settings._index"]?.profile?.country;
+    });
+    expect(storedCountry).toBe("DE");
+    expect(await country.inputValue()).toBe("FR");
+    await page.reload();
+    expect(await page.getByLabel("Country", { exact: true }).inputValue()).toBe("DE");
   });
 
   it("signs out with a POST, then signs in again with the password", async () => {
