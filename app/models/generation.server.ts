@@ -49,9 +49,16 @@ export type RefusalCode =
   | "file_size"
   | "too_many_files"
   | "too_long"
-  | "not_found";
+  | "not_found"
+  /** Something on our side failed after the hold and before the model was called; the hold was voided. */
+  | "not_started"
+  /** The request id belongs to a start that failed: the client must send the request with a new id. */
+  | "retry";
 
-/** A request refused before anything was held or sent; `field` names the form field at fault. */
+/**
+ * A request refused before the model was called: nothing is held (a hold taken for it was voided).
+ * `field` names the form field at fault.
+ */
 export class GenerationRefused extends Error {
   constructor(
     readonly code: RefusalCode,
@@ -120,17 +127,48 @@ function checkAttachments(entry: CatalogEntry, files: Attachment[]) {
   }
 }
 
+/** The HTTP status of each refusal, for the streaming endpoint and the plain form alike. */
+const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  unknown_model: 404,
+  not_found: 404,
+  unavailable: 400,
+  wrong_modality: 400,
+  over_cap: 400,
+  too_many_files: 400,
+  too_long: 400,
+  insufficient_funds: 402,
+  retry: 409,
+  file_size: 413,
+  file_type: 415,
+  not_started: 503,
+};
+
+export function refusalStatus(code: RefusalCode): number {
+  return REFUSAL_STATUS[code];
+}
+
+/** A start that failed on our side after the hold: the hold is voided, and the member is told so. */
+function notStarted(field: string | null) {
+  return new GenerationRefused(
+    "not_started",
+    field,
+    field === "files"
+      ? "Your files could not be stored just now. You were not charged. Please try again in a moment."
+      : "This request could not be started just now. You were not charged. Please try again in a moment.",
+  );
+}
+
 /** Holds `amount` for a generation; a refusal is turned into words with a way out. */
 async function holdFor(userId: string, requestId: string, amount: bigint, expiresAt: Date, generationId: string) {
   try {
-    const { holdId } = await hold({
+    const { holdId, replayed } = await hold({
       key: `generation:${userId}:${requestId}`,
       userId,
       amount,
       expiresAt,
       metadata: { generationId },
     });
-    return holdId;
+    return { holdId, replayed };
   } catch (error) {
     if (error instanceof LedgerError && error.code === "insufficient_funds") {
       throw new GenerationRefused(
@@ -218,54 +256,107 @@ const INSERT_GENERATION = {
  * Holds the most the generation may cost, then creates its row with the hold attached: two statements.
  * The hold comes first, so a refused one leaves nothing to undo. Both are keyed by the request id, and
  * the row's id follows from it, so a double submit makes one hold and one row (replayed = true for the
- * second, which gets the first one's row).
+ * second, which gets the first one's row). A row that cannot be written voids the hold at once.
  */
 async function startGeneration(
   data: NewGeneration,
   holdExpiresAt: Date,
 ): Promise<{ row: Generation; replayed: boolean }> {
   const id = stableId("generation", data.userId, data.requestId);
-  const holdId = await holdFor(data.userId, data.requestId, data.heldAmount, holdExpiresAt, id);
-  const [row] = await sql(INSERT_GENERATION, [
-    id,
-    data.userId,
-    data.requestId,
-    data.conversationId ?? null,
-    data.regeneratesId ?? null,
-    data.compareGroup ?? null,
-    data.modelId,
-    data.modelLabel,
-    data.modality,
-    data.status,
-    data.prompt,
-    JSON.stringify(data.params),
-    data.costCap?.toString() ?? null,
-    data.heldAmount.toString(),
-    data.startedAt ?? null,
-    data.newConversationTitle ?? null,
-    holdId,
-  ]);
+  const held = await holdFor(data.userId, data.requestId, data.heldAmount, holdExpiresAt, id);
+  if (held.replayed) {
+    // The request id's hold exists already: a racing double submit (its hold is pending or charged and its
+    // row is there or about to be), or a start that failed and voided its hold. The latter must not run
+    // the model on a released hold: the client is asked to send the request again under a new id.
+    const existing = await replayOf(data.userId, data.requestId, held.holdId);
+    if (existing) return existing;
+  }
+  let row: Record<string, unknown> | undefined;
+  try {
+    [row] = await sql(INSERT_GENERATION, [
+      id,
+      data.userId,
+      data.requestId,
+      data.conversationId ?? null,
+      data.regeneratesId ?? null,
+      data.compareGroup ?? null,
+      data.modelId,
+      data.modelLabel,
+      data.modality,
+      data.status,
+      data.prompt,
+      JSON.stringify(data.params),
+      data.costCap?.toString() ?? null,
+      data.heldAmount.toString(),
+      data.startedAt ?? null,
+      data.newConversationTitle ?? null,
+      held.holdId,
+    ]);
+  } catch (error) {
+    logger.error("generation.start_failed", { generationId: id, model: data.modelId, error });
+    await releaseHold(held.holdId, id);
+    throw notStarted(null);
+  }
   if (row) return { row: camelRow<Generation>(row), replayed: false };
   const existing = await findByRequestId(data.userId, data.requestId);
   if (!existing) throw new Error("generation request id conflict without a row");
   return { row: existing, replayed: true };
 }
 
-/** Undoes a row that never ran (its hold already released): nothing happened, so nothing is kept. */
-async function forget(id: string) {
-  await prisma.generation.delete({ where: { id } }).catch(() => undefined);
+/** For a replayed hold: the request's row once it exists, or a refusal when the hold was released unused. */
+async function replayOf(userId: string, requestId: string, holdId: string) {
+  const hold = await prisma.ledgerHold.findUnique({ where: { id: holdId }, select: { status: true } });
+  if (hold?.status === "pending") return null;
+  const row = await findByRequestId(userId, requestId);
+  if (row) return { row, replayed: true };
+  throw new GenerationRefused("retry", null, "This request could not be started. Please send it again.");
+}
+
+/**
+ * Voids a hold whose generation will not run. Never throws: when the database cannot be reached the
+ * hold stays pending until its expiry, and the sweeper voids it then (app/jobs/maintenance.server.ts).
+ */
+async function releaseHold(holdId: string, generationId: string) {
+  try {
+    await voidHold(holdId);
+  } catch (error) {
+    logger.error("generation.void_failed", { generationId, error });
+  }
+}
+
+/**
+ * Undoes a start that failed after its row was written (files could not be stored, the database went
+ * away): the hold is voided and the row removed, since nothing ran. Returns the refusal for the member.
+ */
+async function undoStart(row: Generation, error: unknown): Promise<GenerationRefused> {
+  logger.error("generation.start_failed", { generationId: row.id, model: row.modelId, error });
+  await releaseHold(row.holdId!, row.id);
+  await prisma.generation.delete({ where: { id: row.id } }).catch(() => undefined);
+  return notStarted(error instanceof StorageFailure ? "files" : null);
+}
+
+/** The member's attachments could not be stored (disk, object store or its row). */
+class StorageFailure extends Error {
+  constructor(cause: unknown) {
+    super("input files could not be stored", { cause });
+    this.name = "StorageFailure";
+  }
 }
 
 async function storeInputs(userId: string, generationId: string, files: Attachment[]) {
   for (const [position, file] of files.entries()) {
-    const stored = await saveFile({
-      ownerId: userId,
-      purpose: INPUT_FILE_PURPOSE,
-      bytes: file.bytes,
-      mediaType: file.mediaType,
-      originalName: file.filename,
-    });
-    await prisma.generationFile.create({ data: { generationId, fileId: stored.id, role: "input", position } });
+    try {
+      const stored = await saveFile({
+        ownerId: userId,
+        purpose: INPUT_FILE_PURPOSE,
+        bytes: file.bytes,
+        mediaType: file.mediaType,
+        originalName: file.filename,
+      });
+      await prisma.generationFile.create({ data: { generationId, fileId: stored.id, role: "input", position } });
+    } catch (error) {
+      throw new StorageFailure(error);
+    }
   }
 }
 
@@ -587,8 +678,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
       typicalInputTokens: estimateInputTokens(texts, files, caps, 4),
     };
   } catch (error) {
-    await fail(row, error).catch(() => undefined);
-    throw error;
+    throw await undoStart(row, error);
   }
 }
 
@@ -799,10 +889,7 @@ export async function prepareMedia(
     await storeInputs(input.userId, created.row.id, files);
     return created;
   } catch (error) {
-    // Nothing ran: release the money and leave no trace of the request.
-    await voidHold(created.row.holdId!);
-    await forget(created.row.id);
-    throw error;
+    throw await undoStart(created.row, error);
   }
 }
 

@@ -1,6 +1,11 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { data } from "@remix-run/node";
-import { GenerationRefused, prepareText, streamText, type TextEvent } from "#app/models/generation.server";
+import {
+  GenerationRefused,
+  prepareText,
+  refusalStatus,
+  streamText,
+  type TextEvent,
+} from "#app/models/generation.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import { readGenerationRequest } from "#app/utils/generation-request.server";
 
@@ -12,7 +17,9 @@ const serialize = (event: TextEvent) =>
   JSON.stringify(event, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n";
 
 function refused(status: number, error: string, field: string | null = null, code = "invalid") {
-  return data({ error, field, code }, { status });
+  const headers: Record<string, string> = { "Cache-Control": "no-store" };
+  if (status === 503) headers["Retry-After"] = "5";
+  return Response.json({ error, field, code }, { status, headers });
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -39,8 +46,7 @@ export async function action({ request }: ActionFunctionArgs) {
     });
   } catch (error) {
     if (error instanceof GenerationRefused) {
-      const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
-      return refused(status, error.message, error.field, error.code);
+      return refused(refusalStatus(error.code), error.message, error.field, error.code);
     }
     throw error;
   }

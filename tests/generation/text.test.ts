@@ -79,12 +79,11 @@ async function send(request: Request): Promise<Response> {
   }
 }
 
-/** Parses a data() result or a Response. */
+/** A refusal: always a real Response (a resource route's data() would reach the browser as a 200). */
 async function refusal(
   result: unknown,
 ): Promise<{ status: number; body: { error: string; field: string | null; code: string } }> {
-  const value = result as { type?: string; data: never; init: { status: number } };
-  if (value.type === "DataWithResponseInit") return { status: value.init.status, body: value.data };
+  expect(result).toBeInstanceOf(Response);
   const response = result as Response;
   return { status: response.status, body: await response.json() };
 }
@@ -327,7 +326,7 @@ describe("text generation through /api/generate/text", () => {
   it("refuses unknown and unavailable models and bad fields with a specific message", async () => {
     const { cookie } = await member();
     const unknown = await refusal(await send(textRequest(cookie, { model: "openai:gpt-nonexistent", prompt: "Hi" })));
-    expect(unknown).toMatchObject({ status: 400, body: { field: "model", code: "unknown_model" } });
+    expect(unknown).toMatchObject({ status: 404, body: { field: "model", code: "unknown_model" } });
     const unavailable = await refusal(
       await send(textRequest(cookie, { model: "anthropic:claude-sonnet-4-6", prompt: "Hi" })),
     );
@@ -359,7 +358,7 @@ describe("text generation through /api/generate/text", () => {
         ]),
       ),
     );
-    expect(tooBig).toMatchObject({ status: 400, body: { field: "files", code: "file_size" } });
+    expect(tooBig).toMatchObject({ status: 413, body: { field: "files", code: "file_size" } });
     const noFiles = await refusal(
       await send(
         textRequest(cookie, { model: "deepseek:deepseek-chat", prompt: "Read" }, [
