@@ -731,7 +731,7 @@ export async function streamText(
         emit({ type: "delta", text: event.text });
         // Recorded after the first words are on their way, so the write never delays them.
         firstOutputAt ??= new Date();
-      } else {
+      } else if (event.type === "finish") {
         finish = event;
       }
     }
