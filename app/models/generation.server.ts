@@ -11,17 +11,19 @@ import {
   type Usage,
 } from "#providers/index";
 import type { CatalogEntry } from "#app/utils/catalog";
-import { camelRow, columnsOf, newId, prisma, sql, stableId } from "#app/utils/db.server";
+import { camelRow, columnsOf, isDatabaseUnavailable, newId, prisma, sql, stableId } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
 import {
+  deliveredUsage,
   estimateImages,
   estimateInputTokens,
   estimateSpeech,
   estimateText,
   estimateVideo,
   priceOf,
+  type Delivery,
   type Price,
 } from "#app/utils/pricing";
 import { getRegistry } from "#app/utils/providers.server";
@@ -364,18 +366,25 @@ async function storeInputs(userId: string, generationId: string, files: Attachme
 // Settling
 
 type Settlement = {
-  status: "succeeded" | "cancelled";
+  /** "partial": ended early after output reached the member (docs/decisions/0012). */
+  status: "succeeded" | "cancelled" | "partial";
   usage: Usage;
+  /** Part of `usage` is our upper bound: the provider did not report it all. */
+  usageEstimated?: boolean;
   outputText?: string;
   finishReason?: string;
   firstOutputAt?: Date;
+  /** Why a partial generation ended early. */
+  errorKind?: string;
+  errorMessage?: string;
 };
 
 const SETTLE = {
   name: "generation_settle",
   text: `UPDATE generations SET status = $2::"GenerationStatus", usage = $3::jsonb, output_text = $4, finish_reason = $5,
       cost = $6::bigint, uncapped_cost = $7::bigint, provider_cost = $8::bigint, transfer_id = $9, progress = 100,
-      first_output_at = coalesce($10::timestamptz, first_output_at), finished_at = now()
+      first_output_at = coalesce($10::timestamptz, first_output_at), usage_estimated = $11, error_kind = $12,
+      error_message = $13, finished_at = now()
     WHERE id = $1
     RETURNING ${GENERATION_COLUMNS}`,
 };
@@ -403,14 +412,19 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
     providerCost.toString(),
     transferId,
     outcome.firstOutputAt ?? null,
+    outcome.usageEstimated ?? false,
+    outcome.errorKind ?? null,
+    outcome.errorMessage ?? null,
   ]);
   const updated = camelRow<Generation>(settledRow!);
   logger.info("generation.settled", {
     generationId: row.id,
     model: row.modelId,
     status: outcome.status,
+    kind: outcome.errorKind,
     cost: charged.toString(),
     held: row.heldAmount.toString(),
+    estimated: outcome.usageEstimated ?? false,
     ms: updated.finishedAt!.getTime() - (row.startedAt ?? row.createdAt).getTime(),
   });
   if (charged > 0n) {
@@ -429,9 +443,8 @@ function isRegistryError(error: unknown): boolean {
   );
 }
 
-/** Releases the hold and records why: the member pays nothing. */
-async function fail(row: Generation, error: unknown, partialText?: string, firstOutputAt?: Date) {
-  if (row.holdId) await voidHold(row.holdId);
+/** A failure as the member may read it: a provider's own typed error, or a fixed sentence for ours. */
+function describeFailure(row: Generation, error: unknown) {
   const providerError = isProviderError(error)
     ? error
     : isRegistryError(error)
@@ -440,28 +453,35 @@ async function fail(row: Generation, error: unknown, partialText?: string, first
           userMessage: "This model is no longer available on this server.",
         })
       : null;
-  const kind = providerError?.kind ?? "internal";
-  const cancelled = kind === "aborted";
-  const message = providerError?.userMessage ?? "Something went wrong on our side while running this request.";
   if (!providerError) logger.error("generation.error", { generationId: row.id, model: row.modelId, error });
+  return {
+    kind: providerError?.kind ?? "internal",
+    message: providerError?.userMessage ?? "Something went wrong on our side while running this request.",
+    status: providerError?.status,
+    code: providerError?.code,
+  };
+}
+
+/** Releases the hold and records why: the member pays nothing (nothing reached them). */
+async function fail(row: Generation, error: unknown) {
+  if (row.holdId) await voidHold(row.holdId);
+  const failure = describeFailure(row, error);
   const updated = await prisma.generation.update({
     where: { id: row.id },
     data: {
-      status: cancelled ? "cancelled" : "failed",
-      errorKind: kind,
-      errorMessage: message,
-      outputText: partialText || null,
+      status: failure.kind === "aborted" ? "cancelled" : "failed",
+      errorKind: failure.kind,
+      errorMessage: failure.message,
       cost: 0n,
-      ...(firstOutputAt ? { firstOutputAt } : {}),
       finishedAt: new Date(),
     },
   });
   logger.info("generation.failed", {
     generationId: row.id,
     model: row.modelId,
-    kind,
-    status: providerError?.status,
-    code: providerError?.code,
+    kind: failure.kind,
+    status: failure.status,
+    code: failure.code,
   });
   return updated;
 }
@@ -513,16 +533,19 @@ export type PreparedText =
       messages: Message[];
       maxOutputTokens: number;
       temperature?: number;
-      /** A typical (not maximal) input size, charged only if a stopped stream never reported usage. */
-      typicalInputTokens: number;
+      /** Our upper bound on the input tokens (the hold's), billed only when the provider reports none. */
+      inputTokenBound: number;
     };
 
 type Turn = { id: string; prompt: string; outputText: string | null; files: FilePart[] };
 
-/** The visible turns of a conversation: answered generations not replaced by a regenerated answer. */
+/**
+ * The visible turns of a conversation: answered generations (whole, partial or stopped) not replaced by
+ * a regenerated answer. A partial answer reached the member and was charged, so the model sees it too.
+ */
 async function conversationTurns(userId: string, conversationId: string): Promise<Turn[]> {
   const rows = await prisma.generation.findMany({
-    where: { userId, conversationId, deletedAt: null, status: { in: ["succeeded", "cancelled"] } },
+    where: { userId, conversationId, deletedAt: null, status: { in: ["succeeded", "partial", "cancelled"] } },
     orderBy: { createdAt: "asc" },
     include: { files: { where: { role: "input" }, include: { file: true }, orderBy: { position: "asc" } } },
   });
@@ -675,7 +698,7 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
       messages,
       maxOutputTokens,
       temperature,
-      typicalInputTokens: estimateInputTokens(texts, files, caps, 4),
+      inputTokenBound: inputTokens,
     };
   } catch (error) {
     throw await undoStart(row, error);
@@ -690,9 +713,11 @@ export function titleFrom(prompt: string): string {
 
 /**
  * Streams the answer to `emit`, then settles. Aborting `signal` (the browser went away, or pressed Stop)
- * cancels the upstream call; the member then pays for the words already produced. Any other failure
- * releases the hold: nothing is charged. Always resolves with the settled row (never throws for
- * provider failures).
+ * cancels the upstream call. Output that reached the member is charged however the stream ended (stop,
+ * timeout, upstream error): the input and the output delivered, capped at the hold, status "partial".
+ * Only a stream that delivered nothing is free (docs/decisions/0012). Never rejects: when the charge
+ * cannot be recorded (the database is away), the generation stays "running", recording is retried in
+ * the background until the hold's expiry, and the sweeper releases the hold after that.
  */
 export async function streamText(
   prepared: Extract<PreparedText, { replayed: false }>,
@@ -708,10 +733,10 @@ export async function streamText(
     maxOutputTokens: prepared.maxOutputTokens,
     model: entry.label,
   });
-  let text = "";
-  let deltas = 0;
+  const delivery: Delivery = { text: "", reported: {}, uncounted: "" };
   let firstOutputAt: Date | undefined;
-  let settled: Generation;
+  let finish: { usage: Usage; finishReason: string } | undefined;
+  let failure: unknown;
   try {
     const model = getRegistry().textModel(entry.id);
     const events = model.stream(
@@ -723,53 +748,119 @@ export async function streamText(
       },
       { signal, timeoutMs: timeoutMs() },
     );
-    let finish: { usage: Usage; finishReason: string } | undefined;
     for await (const event of events) {
       if (event.type === "text-delta") {
-        deltas++;
-        text += event.text;
+        delivery.text += event.text;
+        delivery.uncounted += event.text;
         emit({ type: "delta", text: event.text });
         // Recorded after the first words are on their way, so the write never delays them.
         firstOutputAt ??= new Date();
-      } else if (event.type === "finish") {
-        finish = event;
+      } else {
+        // A usage report counts everything before it: running usage, and the final one with "finish".
+        delivery.reported = { ...delivery.reported, ...event.usage };
+        if (event.usage.outputTokens !== undefined) delivery.uncounted = "";
+        if (event.type === "finish") finish = event;
       }
     }
-    settled = await settle(row, entry.price, {
-      status: "succeeded",
-      usage: finish?.usage ?? {},
-      outputText: text,
-      finishReason: finish?.finishReason,
-      firstOutputAt,
-    });
   } catch (error) {
-    if (isProviderError(error) && error.kind === "aborted" && deltas > 0) {
-      // Stopped part-way: the provider produced (and bills) these words; the member pays for them only.
-      settled = await settle(row, entry.price, {
-        status: "cancelled",
-        usage: { inputTokens: prepared.typicalInputTokens, outputTokens: deltas },
-        outputText: text,
-        finishReason: "stopped",
-        firstOutputAt,
-      });
-    } else {
-      settled = await fail(row, error, text, firstOutputAt);
-    }
+    failure = error;
   }
+  const settled = await recordOutcome(prepared, delivery, finish, failure, firstOutputAt);
   emit({
     type: "done",
     generationId: settled.id,
     status: settled.status,
     cost: settled.cost ?? 0n,
-    text: settled.outputText ?? "",
-    message: outcomeMessage(settled),
+    text: settled.status === "running" ? delivery.text : (settled.outputText ?? ""),
+    message: settled.status === "running" ? UNRECORDED_MESSAGE : outcomeMessage(settled),
   });
   return settled;
 }
 
+const UNRECORDED_MESSAGE =
+  "We could not record this answer yet. It will appear in your history with its charge once recorded.";
+
+/**
+ * Settles the generation from how its stream ended; never throws. When the database cannot take it,
+ * the same settlement is retried in the background (it is idempotent: the hold posts or voids once).
+ */
+async function recordOutcome(
+  prepared: Extract<PreparedText, { replayed: false }>,
+  delivery: Delivery,
+  finish: { usage: Usage; finishReason: string } | undefined,
+  failure: unknown,
+  firstOutputAt: Date | undefined,
+): Promise<Generation> {
+  const { row, entry } = prepared;
+  const record = (): Promise<Generation> => {
+    if (!failure) {
+      const { usage, estimated } = deliveredUsage(delivery, prepared.inputTokenBound);
+      return settle(row, entry.price, {
+        status: "succeeded",
+        usage,
+        usageEstimated: estimated,
+        outputText: delivery.text,
+        finishReason: finish?.finishReason,
+        firstOutputAt,
+      });
+    }
+    if (delivery.text === "") return fail(row, failure);
+    // Output reached the member before the stream ended: charged for it.
+    const { usage, estimated } = deliveredUsage(delivery, prepared.inputTokenBound);
+    const ended = describeFailure(row, failure);
+    return settle(row, entry.price, {
+      status: "partial",
+      usage,
+      usageEstimated: estimated,
+      outputText: delivery.text,
+      finishReason: ended.kind === "aborted" ? "stopped" : ended.kind === "timeout" ? "timeout" : "error",
+      firstOutputAt,
+      errorKind: ended.kind,
+      errorMessage: ended.kind === "aborted" ? undefined : ended.message,
+    });
+  };
+  try {
+    return await record();
+  } catch (error) {
+    logger.error("generation.record_failed", { generationId: row.id, model: row.modelId, error });
+    const deadline = (row.startedAt ?? row.createdAt).getTime() + timeoutMs() + HOLD_GRACE_MS - 5_000;
+    void recordLater(row.id, record, deadline);
+    return row;
+  }
+}
+
+/**
+ * Retries recording a generation's outcome until it succeeds or the hold nears its expiry (the sweeper
+ * voids it then, and the reconcile job marks the generation failed, not charged). Never rejects.
+ */
+async function recordLater(generationId: string, record: () => Promise<unknown>, deadline: number) {
+  for (let delay = 500; Date.now() + delay < deadline; delay = Math.min(delay * 2, 10_000)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      await record();
+      logger.info("generation.recorded_late", { generationId });
+      return;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        logger.error("generation.record_abandoned", { generationId, error });
+        return;
+      }
+    }
+  }
+  logger.warn("generation.record_expired", { generationId });
+}
+
 /** What the page says when a generation ends. */
-export function outcomeMessage(row: Pick<Generation, "status" | "cost" | "errorMessage">): string | null {
+export function outcomeMessage(
+  row: Pick<Generation, "status" | "cost" | "errorKind" | "errorMessage" | "usage">,
+): string | null {
   if (row.status === "failed") return `${row.errorMessage ?? "The generation failed."} You were not charged.`;
+  if (row.status === "partial") {
+    const tokens = (row.usage as { outputTokens?: unknown } | null)?.outputTokens;
+    const count = typeof tokens === "number" ? tokens.toLocaleString("en") : "some";
+    const reason = row.errorKind !== "aborted" && row.errorMessage ? `${row.errorMessage} ` : "";
+    return `${reason}Stopped after ${count} tokens: charged ${money(row.cost ?? 0n)}.`;
+  }
   if (row.status === "cancelled") {
     return row.cost && row.cost > 0n
       ? `Stopped. You were charged ${money(row.cost)} for the part that was produced.`

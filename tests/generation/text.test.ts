@@ -199,12 +199,10 @@ describe("text generation through /api/generate/text", () => {
     }
   });
 
+  // A stream that fails after some text was delivered is charged for it: tests/generation/partial-billing.test.ts.
   it.each([
     ["an upstream 500", () => fake.failNext(500, { message: "boom", type: "server_error" })],
-    ["a malformed stream", () => fake.malformedNext()],
-    ["an error event mid-stream", () => fake.errorEventNext()],
-    ["a stream cut short", () => fake.truncateNext()],
-    ["a timeout", () => fake.hangNext()],
+    ["a timeout before any text", () => fake.hangNext()],
   ])("refunds the whole hold after %s and says so", async (_name, arrange) => {
     const { user, cookie } = await member();
     arrange();
@@ -236,13 +234,14 @@ describe("text generation through /api/generate/text", () => {
 
     const row = await vi.waitFor(async () => {
       const current = await prisma.generation.findUniqueOrThrow({ where: { id: generationId } });
-      expect(current.status).toBe("cancelled");
+      expect(current.status).toBe("partial");
       return current;
     });
     await vi.waitFor(() => expect(fake.requests[0]!.closedEarly).toBe(true));
-    expect(row.outputText).toBe("one two");
+    expect(row).toMatchObject({ outputText: "one two", errorKind: "aborted", usageEstimated: true });
+    // OpenAI reports usage only at the end: the delivered text is billed at its upper bound, a token a byte.
     const usage = row.usage as { inputTokens: number; outputTokens: number };
-    expect(usage.outputTokens).toBe(2);
+    expect(usage.outputTokens).toBe(7);
     const expected = priceOf(await price("openai:gpt-4o"), usage);
     expect(row.cost).toBe(expected);
     expect(expected).toBeGreaterThan(0n);
