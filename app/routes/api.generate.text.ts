@@ -7,7 +7,10 @@ import {
   type TextEvent,
 } from "#app/models/generation.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
+import { databaseUnavailableResponse } from "#app/utils/database-outage.server";
+import { isDatabaseUnavailable } from "#app/utils/db.server";
 import { readGenerationRequest } from "#app/utils/generation-request.server";
+import { logger } from "#app/utils/logger.server";
 
 // POST a prompt (multipart: fields + file0…file4) and read the answer as it is written: newline-delimited
 // JSON events (start, delta…, done). Closing the connection stops the model; only what was produced is
@@ -22,7 +25,17 @@ function refused(status: number, error: string, field: string | null = null, cod
   return Response.json({ error, field, code }, { status, headers });
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action(args: ActionFunctionArgs) {
+  try {
+    return await run(args);
+  } catch (error) {
+    // The database is away (the session check, the hold): 503 with Retry-After, nothing was held.
+    if (isDatabaseUnavailable(error)) return databaseUnavailableResponse(args.request);
+    throw error;
+  }
+}
+
+async function run({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
   if (request.method !== "POST") return refused(405, "Use POST.");
 
@@ -96,11 +109,14 @@ export async function action({ request }: ActionFunctionArgs) {
           open = false;
         }
       };
-      // The generation settles whether or not anyone is still reading.
-      void streamText(prepared, emit, upstream.signal).finally(() => {
-        if (open) controller.close();
-        open = false;
-      });
+      // The generation settles whether or not anyone is still reading. streamText never rejects (a charge it
+      // cannot record is retried later); the catch is for a bug, so it can never end the process.
+      void streamText(prepared, emit, upstream.signal)
+        .catch((error: unknown) => logger.error("generation.stream_failed", { generationId: prepared.row.id, error }))
+        .finally(() => {
+          if (open) controller.close();
+          open = false;
+        });
     },
     cancel() {
       upstream.abort();

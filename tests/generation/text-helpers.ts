@@ -2,6 +2,9 @@ import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { expect } from "vitest";
 import * as textRoute from "#app/routes/api.generate.text";
 import { BASE_URL, createUser, fundWallet, signedInCookie } from "#tests/helpers";
+import { readEvents } from "./ndjson";
+
+export { readEvents, type Event } from "./ndjson";
 
 // Shared by the text-generation tests: a member with money, the multipart request the page sends to
 // /api/generate/text, and the NDJSON events read back. `viaRemix` sends it through Remix's own request
@@ -23,7 +26,6 @@ export function requestId() {
 }
 
 export type Fields = Record<string, string>;
-export type Event = { type: string; [key: string]: unknown };
 export type FileField = { name: string; bytes: Uint8Array; filename: string };
 
 export function textRequest(cookie: string, fields: Fields, files: FileField[] = [], signal?: AbortSignal) {
@@ -68,28 +70,6 @@ const handle = createRequestHandler(build, "production");
 /** Sends a request the way the HTTP server does: through Remix's request handler, which answers a Response. */
 export function viaRemix(request: Request): Promise<Response> {
   return handle(request, { clientIp: "203.0.113.9" });
-}
-
-export async function readEvents(response: Response, until?: (events: Event[]) => boolean): Promise<Event[]> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: Event[] = [];
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let newline;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      events.push(JSON.parse(buffer.slice(0, newline)) as Event);
-      buffer = buffer.slice(newline + 1);
-    }
-    if (until?.(events)) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return events;
 }
 
 /** Runs one generation to its end through Remix and returns its events, its "done" event and the text. */
