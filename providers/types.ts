@@ -68,16 +68,26 @@ export type FinishReason = "stop" | "length" | "content-filter" | "tool-calls" |
 
 export type TextResult = { text: string; usage: Usage; finishReason: FinishReason };
 
+/**
+ * A stream's events. "usage" is the running usage as the vendor reports it while streaming (Gemini on
+ * its chunks, Anthropic at message_start and message_delta, OpenAI in its usage chunk, some compatible
+ * servers on every chunk): it counts everything up to the text already yielded before it, and a field
+ * it leaves out keeps its last reported value. It lets a caller bill a stream that ends early from what
+ * the vendor counted, not from a guess.
+ */
 export type TextStreamEvent =
-  { type: "text-delta"; text: string } | { type: "finish"; usage: Usage; finishReason: FinishReason };
+  | { type: "text-delta"; text: string }
+  | { type: "usage"; usage: Usage }
+  | { type: "finish"; usage: Usage; finishReason: FinishReason };
 
 export interface TextModel {
   readonly provider: string;
   readonly modelId: string;
   generate(req: TextRequest, opts?: CallOptions): Promise<TextResult>;
   /**
-   * Text deltas, then exactly one "finish" event. Errors (including abort and timeout) are thrown
-   * from the iteration as ProviderError. Stopping the iteration early (break) cancels the upstream call.
+   * Text deltas (with "usage" events between them whenever the vendor reports usage), then exactly one
+   * "finish" event. Errors (including abort and timeout) are thrown from the iteration as ProviderError.
+   * Stopping the iteration early (break) cancels the upstream call.
    */
   stream(req: TextRequest, opts?: CallOptions): AsyncIterable<TextStreamEvent>;
 }

@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { broadcastDevReady, createRequestHandler, installGlobals, type ServerBuild } from "@remix-run/node";
+import { unavailableWhileDatabaseIsDown } from "../app/utils/database-outage.server";
 import { env } from "../app/utils/env.server";
 import { logger } from "../app/utils/logger.server";
 import { createRequestListener } from "./http";
@@ -14,7 +15,8 @@ const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
 
 const server = createServer(
   createRequestListener({
-    handle: createRequestHandler(build, build.mode),
+    // While the database is away, pages and APIs answer 503 with Retry-After rather than 500.
+    handle: unavailableWhileDatabaseIsDown(createRequestHandler(build, build.mode), env.DATABASE_URL),
     publicDir: path.join(root, "public"),
     appOrigin: new URL(env.APP_URL).origin,
     trustProxy: env.TRUST_PROXY,

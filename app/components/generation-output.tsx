@@ -4,7 +4,7 @@ import { Markdown } from "#app/components/markdown";
 // What a generation produced (and was given), as the history pages show it. Files are always served by
 // /files/<id>, which checks that the viewer owns them. No server imports here.
 
-export const STATUS_NAMES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export const STATUS_NAMES = ["queued", "running", "succeeded", "partial", "failed", "cancelled"] as const;
 export const MODALITY_NAMES = ["text", "image", "speech", "video"] as const;
 export type GenerationStatusName = (typeof STATUS_NAMES)[number];
 export type ModalityName = (typeof MODALITY_NAMES)[number];
@@ -22,6 +22,8 @@ export const STATUS_LABEL: Record<GenerationStatusName, string> = {
   queued: "Queued",
   running: "Running",
   succeeded: "Done",
+  // Ended early after some output: charged for that output.
+  partial: "Partly done",
   failed: "Failed",
   cancelled: "Stopped",
 };
@@ -30,6 +32,7 @@ const STATUS_STYLE: Record<GenerationStatusName, string> = {
   queued: "bg-zinc-200 text-zinc-800 dark:bg-zinc-700 dark:text-zinc-100",
   running: "bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100",
   succeeded: "bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100",
+  partial: "bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100",
   failed: "bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100",
   cancelled: "bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100",
 };

@@ -24,6 +24,8 @@ export type RevenueFigures = {
   generations: number;
   /** Of those, settled before provider cost was recorded: counted as 0 provider cost. */
   withoutProviderCost: number;
+  /** Of those, billed (partly) from our upper bound because the provider reported no usage. */
+  usageEstimated: number;
 };
 
 export type RevenueDay = RevenueFigures & { /** YYYY-MM-DD, UTC. */ day: string };
@@ -39,7 +41,9 @@ export type RevenueReport = {
   byDay: RevenueDay[];
   /** Highest revenue first (then model id). */
   byModel: RevenueModel[];
-  totals: RevenueFigures;
+  totals: Omit<RevenueFigures, "usageEstimated">;
+  /** Generations in the window billed (partly) from our upper bound: the provider reported no usage. */
+  usageEstimated: number;
 };
 
 type FigureRow = {
@@ -47,6 +51,7 @@ type FigureRow = {
   provider_cost: string;
   generations: number;
   without_provider_cost: number;
+  usage_estimated: number;
 };
 
 function figures(row: FigureRow | undefined): RevenueFigures {
@@ -58,6 +63,7 @@ function figures(row: FigureRow | undefined): RevenueFigures {
     margin: revenue - providerCost,
     generations: Number(row?.generations ?? 0),
     withoutProviderCost: Number(row?.without_provider_cost ?? 0),
+    usageEstimated: Number(row?.usage_estimated ?? 0),
   };
 }
 
@@ -68,8 +74,8 @@ function utcWindow(days: number, now: Date) {
 }
 
 /**
- * Settled generations that finished in [start, end). Failed generations (and those cancelled before any
- * output) carry cost 0 and no provider cost: they add nothing, so they are left out of the counts too.
+ * Settled generations that finished in [start, end), partial ones included. Failed generations (and those
+ * cancelled before any output) carry cost 0 and no provider cost: they add nothing, so they are left out of the counts too.
  */
 function settledBetween(start: Date, end: Date) {
   return Prisma.sql`finished_at >= ${start}::timestamptz AND finished_at < ${end}::timestamptz
@@ -92,7 +98,8 @@ export async function getRevenueReport({
         coalesce(sum(cost), 0)::text AS revenue,
         coalesce(sum(provider_cost), 0)::text AS provider_cost,
         count(*)::int AS generations,
-        (count(*) FILTER (WHERE provider_cost IS NULL))::int AS without_provider_cost
+        (count(*) FILTER (WHERE provider_cost IS NULL))::int AS without_provider_cost,
+        (count(*) FILTER (WHERE usage_estimated))::int AS usage_estimated
       FROM generations
       WHERE ${settled}
       GROUP BY 1`,
@@ -101,7 +108,8 @@ export async function getRevenueReport({
         coalesce(sum(cost), 0)::text AS revenue,
         coalesce(sum(provider_cost), 0)::text AS provider_cost,
         count(*)::int AS generations,
-        (count(*) FILTER (WHERE provider_cost IS NULL))::int AS without_provider_cost
+        (count(*) FILTER (WHERE provider_cost IS NULL))::int AS without_provider_cost,
+        (count(*) FILTER (WHERE usage_estimated))::int AS usage_estimated
       FROM generations
       WHERE ${settled}
       GROUP BY model_id
@@ -113,7 +121,7 @@ export async function getRevenueReport({
     return { day, ...figures(rowsByDay.get(day)) };
   });
   const byModel: RevenueModel[] = modelRows.map((row) => ({ model: row.model, label: row.label, ...figures(row) }));
-  const totals = byDay.reduce<RevenueFigures>(
+  const totals = byDay.reduce<Omit<RevenueFigures, "usageEstimated">>(
     (sum, day) => ({
       revenue: sum.revenue + day.revenue,
       providerCost: sum.providerCost + day.providerCost,
@@ -121,9 +129,10 @@ export async function getRevenueReport({
       generations: sum.generations + day.generations,
       withoutProviderCost: sum.withoutProviderCost + day.withoutProviderCost,
     }),
-    figures(undefined),
+    { revenue: 0n, providerCost: 0n, margin: 0n, generations: 0, withoutProviderCost: 0 },
   );
-  return { days: count, from: start, to: end, byDay, byModel, totals };
+  const usageEstimated = byDay.reduce((sum, day) => sum + day.usageEstimated, 0);
+  return { days: count, from: start, to: end, byDay, byModel, totals, usageEstimated };
 }
 
 /** Margin as a share of revenue in basis points (exact, rounded toward zero); null without revenue. */

@@ -11,17 +11,19 @@ import {
   type Usage,
 } from "#providers/index";
 import type { CatalogEntry } from "#app/utils/catalog";
-import { camelRow, columnsOf, newId, prisma, sql, stableId } from "#app/utils/db.server";
+import { camelRow, columnsOf, isDatabaseUnavailable, newId, prisma, sql, stableId } from "#app/utils/db.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
 import {
+  deliveredUsage,
   estimateImages,
   estimateInputTokens,
   estimateSpeech,
   estimateText,
   estimateVideo,
   priceOf,
+  type Delivery,
   type Price,
 } from "#app/utils/pricing";
 import { getRegistry } from "#app/utils/providers.server";
@@ -49,9 +51,16 @@ export type RefusalCode =
   | "file_size"
   | "too_many_files"
   | "too_long"
-  | "not_found";
+  | "not_found"
+  /** Something on our side failed after the hold and before the model was called; the hold was voided. */
+  | "not_started"
+  /** The request id belongs to a start that failed: the client must send the request with a new id. */
+  | "retry";
 
-/** A request refused before anything was held or sent; `field` names the form field at fault. */
+/**
+ * A request refused before the model was called: nothing is held (a hold taken for it was voided).
+ * `field` names the form field at fault.
+ */
 export class GenerationRefused extends Error {
   constructor(
     readonly code: RefusalCode,
@@ -120,17 +129,48 @@ function checkAttachments(entry: CatalogEntry, files: Attachment[]) {
   }
 }
 
+/** The HTTP status of each refusal, for the streaming endpoint and the plain form alike. */
+const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  unknown_model: 404,
+  not_found: 404,
+  unavailable: 400,
+  wrong_modality: 400,
+  over_cap: 400,
+  too_many_files: 400,
+  too_long: 400,
+  insufficient_funds: 402,
+  retry: 409,
+  file_size: 413,
+  file_type: 415,
+  not_started: 503,
+};
+
+export function refusalStatus(code: RefusalCode): number {
+  return REFUSAL_STATUS[code];
+}
+
+/** A start that failed on our side after the hold: the hold is voided, and the member is told so. */
+function notStarted(field: string | null) {
+  return new GenerationRefused(
+    "not_started",
+    field,
+    field === "files"
+      ? "Your files could not be stored just now. You were not charged. Please try again in a moment."
+      : "This request could not be started just now. You were not charged. Please try again in a moment.",
+  );
+}
+
 /** Holds `amount` for a generation; a refusal is turned into words with a way out. */
 async function holdFor(userId: string, requestId: string, amount: bigint, expiresAt: Date, generationId: string) {
   try {
-    const { holdId } = await hold({
+    const { holdId, replayed } = await hold({
       key: `generation:${userId}:${requestId}`,
       userId,
       amount,
       expiresAt,
       metadata: { generationId },
     });
-    return holdId;
+    return { holdId, replayed };
   } catch (error) {
     if (error instanceof LedgerError && error.code === "insufficient_funds") {
       throw new GenerationRefused(
@@ -218,54 +258,107 @@ const INSERT_GENERATION = {
  * Holds the most the generation may cost, then creates its row with the hold attached: two statements.
  * The hold comes first, so a refused one leaves nothing to undo. Both are keyed by the request id, and
  * the row's id follows from it, so a double submit makes one hold and one row (replayed = true for the
- * second, which gets the first one's row).
+ * second, which gets the first one's row). A row that cannot be written voids the hold at once.
  */
 async function startGeneration(
   data: NewGeneration,
   holdExpiresAt: Date,
 ): Promise<{ row: Generation; replayed: boolean }> {
   const id = stableId("generation", data.userId, data.requestId);
-  const holdId = await holdFor(data.userId, data.requestId, data.heldAmount, holdExpiresAt, id);
-  const [row] = await sql(INSERT_GENERATION, [
-    id,
-    data.userId,
-    data.requestId,
-    data.conversationId ?? null,
-    data.regeneratesId ?? null,
-    data.compareGroup ?? null,
-    data.modelId,
-    data.modelLabel,
-    data.modality,
-    data.status,
-    data.prompt,
-    JSON.stringify(data.params),
-    data.costCap?.toString() ?? null,
-    data.heldAmount.toString(),
-    data.startedAt ?? null,
-    data.newConversationTitle ?? null,
-    holdId,
-  ]);
+  const held = await holdFor(data.userId, data.requestId, data.heldAmount, holdExpiresAt, id);
+  if (held.replayed) {
+    // The request id's hold exists already: a racing double submit (its hold is pending or charged and its
+    // row is there or about to be), or a start that failed and voided its hold. The latter must not run
+    // the model on a released hold: the client is asked to send the request again under a new id.
+    const existing = await replayOf(data.userId, data.requestId, held.holdId);
+    if (existing) return existing;
+  }
+  let row: Record<string, unknown> | undefined;
+  try {
+    [row] = await sql(INSERT_GENERATION, [
+      id,
+      data.userId,
+      data.requestId,
+      data.conversationId ?? null,
+      data.regeneratesId ?? null,
+      data.compareGroup ?? null,
+      data.modelId,
+      data.modelLabel,
+      data.modality,
+      data.status,
+      data.prompt,
+      JSON.stringify(data.params),
+      data.costCap?.toString() ?? null,
+      data.heldAmount.toString(),
+      data.startedAt ?? null,
+      data.newConversationTitle ?? null,
+      held.holdId,
+    ]);
+  } catch (error) {
+    logger.error("generation.start_failed", { generationId: id, model: data.modelId, error });
+    await releaseHold(held.holdId, id);
+    throw notStarted(null);
+  }
   if (row) return { row: camelRow<Generation>(row), replayed: false };
   const existing = await findByRequestId(data.userId, data.requestId);
   if (!existing) throw new Error("generation request id conflict without a row");
   return { row: existing, replayed: true };
 }
 
-/** Undoes a row that never ran (its hold already released): nothing happened, so nothing is kept. */
-async function forget(id: string) {
-  await prisma.generation.delete({ where: { id } }).catch(() => undefined);
+/** For a replayed hold: the request's row once it exists, or a refusal when the hold was released unused. */
+async function replayOf(userId: string, requestId: string, holdId: string) {
+  const hold = await prisma.ledgerHold.findUnique({ where: { id: holdId }, select: { status: true } });
+  if (hold?.status === "pending") return null;
+  const row = await findByRequestId(userId, requestId);
+  if (row) return { row, replayed: true };
+  throw new GenerationRefused("retry", null, "This request could not be started. Please send it again.");
+}
+
+/**
+ * Voids a hold whose generation will not run. Never throws: when the database cannot be reached the
+ * hold stays pending until its expiry, and the sweeper voids it then (app/jobs/maintenance.server.ts).
+ */
+async function releaseHold(holdId: string, generationId: string) {
+  try {
+    await voidHold(holdId);
+  } catch (error) {
+    logger.error("generation.void_failed", { generationId, error });
+  }
+}
+
+/**
+ * Undoes a start that failed after its row was written (files could not be stored, the database went
+ * away): the hold is voided and the row removed, since nothing ran. Returns the refusal for the member.
+ */
+async function undoStart(row: Generation, error: unknown): Promise<GenerationRefused> {
+  logger.error("generation.start_failed", { generationId: row.id, model: row.modelId, error });
+  await releaseHold(row.holdId!, row.id);
+  await prisma.generation.delete({ where: { id: row.id } }).catch(() => undefined);
+  return notStarted(error instanceof StorageFailure ? "files" : null);
+}
+
+/** The member's attachments could not be stored (disk, object store or its row). */
+class StorageFailure extends Error {
+  constructor(cause: unknown) {
+    super("input files could not be stored", { cause });
+    this.name = "StorageFailure";
+  }
 }
 
 async function storeInputs(userId: string, generationId: string, files: Attachment[]) {
   for (const [position, file] of files.entries()) {
-    const stored = await saveFile({
-      ownerId: userId,
-      purpose: INPUT_FILE_PURPOSE,
-      bytes: file.bytes,
-      mediaType: file.mediaType,
-      originalName: file.filename,
-    });
-    await prisma.generationFile.create({ data: { generationId, fileId: stored.id, role: "input", position } });
+    try {
+      const stored = await saveFile({
+        ownerId: userId,
+        purpose: INPUT_FILE_PURPOSE,
+        bytes: file.bytes,
+        mediaType: file.mediaType,
+        originalName: file.filename,
+      });
+      await prisma.generationFile.create({ data: { generationId, fileId: stored.id, role: "input", position } });
+    } catch (error) {
+      throw new StorageFailure(error);
+    }
   }
 }
 
@@ -273,18 +366,25 @@ async function storeInputs(userId: string, generationId: string, files: Attachme
 // Settling
 
 type Settlement = {
-  status: "succeeded" | "cancelled";
+  /** "partial": ended early after output reached the member (docs/decisions/0012). */
+  status: "succeeded" | "cancelled" | "partial";
   usage: Usage;
+  /** Part of `usage` is our upper bound: the provider did not report it all. */
+  usageEstimated?: boolean;
   outputText?: string;
   finishReason?: string;
   firstOutputAt?: Date;
+  /** Why a partial generation ended early. */
+  errorKind?: string;
+  errorMessage?: string;
 };
 
 const SETTLE = {
   name: "generation_settle",
   text: `UPDATE generations SET status = $2::"GenerationStatus", usage = $3::jsonb, output_text = $4, finish_reason = $5,
       cost = $6::bigint, uncapped_cost = $7::bigint, provider_cost = $8::bigint, transfer_id = $9, progress = 100,
-      first_output_at = coalesce($10::timestamptz, first_output_at), finished_at = now()
+      first_output_at = coalesce($10::timestamptz, first_output_at), usage_estimated = $11, error_kind = $12,
+      error_message = $13, finished_at = now()
     WHERE id = $1
     RETURNING ${GENERATION_COLUMNS}`,
 };
@@ -312,14 +412,19 @@ async function settle(row: Generation, price: Price, outcome: Settlement, image?
     providerCost.toString(),
     transferId,
     outcome.firstOutputAt ?? null,
+    outcome.usageEstimated ?? false,
+    outcome.errorKind ?? null,
+    outcome.errorMessage ?? null,
   ]);
   const updated = camelRow<Generation>(settledRow!);
   logger.info("generation.settled", {
     generationId: row.id,
     model: row.modelId,
     status: outcome.status,
+    kind: outcome.errorKind,
     cost: charged.toString(),
     held: row.heldAmount.toString(),
+    estimated: outcome.usageEstimated ?? false,
     ms: updated.finishedAt!.getTime() - (row.startedAt ?? row.createdAt).getTime(),
   });
   if (charged > 0n) {
@@ -338,9 +443,8 @@ function isRegistryError(error: unknown): boolean {
   );
 }
 
-/** Releases the hold and records why: the member pays nothing. */
-async function fail(row: Generation, error: unknown, partialText?: string, firstOutputAt?: Date) {
-  if (row.holdId) await voidHold(row.holdId);
+/** A failure as the member may read it: a provider's own typed error, or a fixed sentence for ours. */
+function describeFailure(row: Generation, error: unknown) {
   const providerError = isProviderError(error)
     ? error
     : isRegistryError(error)
@@ -349,28 +453,35 @@ async function fail(row: Generation, error: unknown, partialText?: string, first
           userMessage: "This model is no longer available on this server.",
         })
       : null;
-  const kind = providerError?.kind ?? "internal";
-  const cancelled = kind === "aborted";
-  const message = providerError?.userMessage ?? "Something went wrong on our side while running this request.";
   if (!providerError) logger.error("generation.error", { generationId: row.id, model: row.modelId, error });
+  return {
+    kind: providerError?.kind ?? "internal",
+    message: providerError?.userMessage ?? "Something went wrong on our side while running this request.",
+    status: providerError?.status,
+    code: providerError?.code,
+  };
+}
+
+/** Releases the hold and records why: the member pays nothing (nothing reached them). */
+async function fail(row: Generation, error: unknown) {
+  if (row.holdId) await voidHold(row.holdId);
+  const failure = describeFailure(row, error);
   const updated = await prisma.generation.update({
     where: { id: row.id },
     data: {
-      status: cancelled ? "cancelled" : "failed",
-      errorKind: kind,
-      errorMessage: message,
-      outputText: partialText || null,
+      status: failure.kind === "aborted" ? "cancelled" : "failed",
+      errorKind: failure.kind,
+      errorMessage: failure.message,
       cost: 0n,
-      ...(firstOutputAt ? { firstOutputAt } : {}),
       finishedAt: new Date(),
     },
   });
   logger.info("generation.failed", {
     generationId: row.id,
     model: row.modelId,
-    kind,
-    status: providerError?.status,
-    code: providerError?.code,
+    kind: failure.kind,
+    status: failure.status,
+    code: failure.code,
   });
   return updated;
 }
@@ -422,16 +533,19 @@ export type PreparedText =
       messages: Message[];
       maxOutputTokens: number;
       temperature?: number;
-      /** A typical (not maximal) input size, charged only if a stopped stream never reported usage. */
-      typicalInputTokens: number;
+      /** Our upper bound on the input tokens (the hold's), billed only when the provider reports none. */
+      inputTokenBound: number;
     };
 
 type Turn = { id: string; prompt: string; outputText: string | null; files: FilePart[] };
 
-/** The visible turns of a conversation: answered generations not replaced by a regenerated answer. */
+/**
+ * The visible turns of a conversation: answered generations (whole, partial or stopped) not replaced by
+ * a regenerated answer. A partial answer reached the member and was charged, so the model sees it too.
+ */
 async function conversationTurns(userId: string, conversationId: string): Promise<Turn[]> {
   const rows = await prisma.generation.findMany({
-    where: { userId, conversationId, deletedAt: null, status: { in: ["succeeded", "cancelled"] } },
+    where: { userId, conversationId, deletedAt: null, status: { in: ["succeeded", "partial", "cancelled"] } },
     orderBy: { createdAt: "asc" },
     include: { files: { where: { role: "input" }, include: { file: true }, orderBy: { position: "asc" } } },
   });
@@ -584,11 +698,10 @@ export async function prepareText(input: TextInput): Promise<PreparedText> {
       messages,
       maxOutputTokens,
       temperature,
-      typicalInputTokens: estimateInputTokens(texts, files, caps, 4),
+      inputTokenBound: inputTokens,
     };
   } catch (error) {
-    await fail(row, error).catch(() => undefined);
-    throw error;
+    throw await undoStart(row, error);
   }
 }
 
@@ -600,9 +713,11 @@ export function titleFrom(prompt: string): string {
 
 /**
  * Streams the answer to `emit`, then settles. Aborting `signal` (the browser went away, or pressed Stop)
- * cancels the upstream call; the member then pays for the words already produced. Any other failure
- * releases the hold: nothing is charged. Always resolves with the settled row (never throws for
- * provider failures).
+ * cancels the upstream call. Output that reached the member is charged however the stream ended (stop,
+ * timeout, upstream error): the input and the output delivered, capped at the hold, status "partial".
+ * Only a stream that delivered nothing is free (docs/decisions/0012). Never rejects: when the charge
+ * cannot be recorded (the database is away), the generation stays "running", recording is retried in
+ * the background until the hold's expiry, and the sweeper releases the hold after that.
  */
 export async function streamText(
   prepared: Extract<PreparedText, { replayed: false }>,
@@ -618,10 +733,10 @@ export async function streamText(
     maxOutputTokens: prepared.maxOutputTokens,
     model: entry.label,
   });
-  let text = "";
-  let deltas = 0;
+  const delivery: Delivery = { text: "", reported: {}, uncounted: "" };
   let firstOutputAt: Date | undefined;
-  let settled: Generation;
+  let finish: { usage: Usage; finishReason: string } | undefined;
+  let failure: unknown;
   try {
     const model = getRegistry().textModel(entry.id);
     const events = model.stream(
@@ -633,53 +748,119 @@ export async function streamText(
       },
       { signal, timeoutMs: timeoutMs() },
     );
-    let finish: { usage: Usage; finishReason: string } | undefined;
     for await (const event of events) {
       if (event.type === "text-delta") {
-        deltas++;
-        text += event.text;
+        delivery.text += event.text;
+        delivery.uncounted += event.text;
         emit({ type: "delta", text: event.text });
         // Recorded after the first words are on their way, so the write never delays them.
         firstOutputAt ??= new Date();
       } else {
-        finish = event;
+        // A usage report counts everything before it: running usage, and the final one with "finish".
+        delivery.reported = { ...delivery.reported, ...event.usage };
+        if (event.usage.outputTokens !== undefined) delivery.uncounted = "";
+        if (event.type === "finish") finish = event;
       }
     }
-    settled = await settle(row, entry.price, {
-      status: "succeeded",
-      usage: finish?.usage ?? {},
-      outputText: text,
-      finishReason: finish?.finishReason,
-      firstOutputAt,
-    });
   } catch (error) {
-    if (isProviderError(error) && error.kind === "aborted" && deltas > 0) {
-      // Stopped part-way: the provider produced (and bills) these words; the member pays for them only.
-      settled = await settle(row, entry.price, {
-        status: "cancelled",
-        usage: { inputTokens: prepared.typicalInputTokens, outputTokens: deltas },
-        outputText: text,
-        finishReason: "stopped",
-        firstOutputAt,
-      });
-    } else {
-      settled = await fail(row, error, text, firstOutputAt);
-    }
+    failure = error;
   }
+  const settled = await recordOutcome(prepared, delivery, finish, failure, firstOutputAt);
   emit({
     type: "done",
     generationId: settled.id,
     status: settled.status,
     cost: settled.cost ?? 0n,
-    text: settled.outputText ?? "",
-    message: outcomeMessage(settled),
+    text: settled.status === "running" ? delivery.text : (settled.outputText ?? ""),
+    message: settled.status === "running" ? UNRECORDED_MESSAGE : outcomeMessage(settled),
   });
   return settled;
 }
 
+const UNRECORDED_MESSAGE =
+  "We could not record this answer yet. It will appear in your history with its charge once recorded.";
+
+/**
+ * Settles the generation from how its stream ended; never throws. When the database cannot take it,
+ * the same settlement is retried in the background (it is idempotent: the hold posts or voids once).
+ */
+async function recordOutcome(
+  prepared: Extract<PreparedText, { replayed: false }>,
+  delivery: Delivery,
+  finish: { usage: Usage; finishReason: string } | undefined,
+  failure: unknown,
+  firstOutputAt: Date | undefined,
+): Promise<Generation> {
+  const { row, entry } = prepared;
+  const record = (): Promise<Generation> => {
+    if (!failure) {
+      const { usage, estimated } = deliveredUsage(delivery, prepared.inputTokenBound);
+      return settle(row, entry.price, {
+        status: "succeeded",
+        usage,
+        usageEstimated: estimated,
+        outputText: delivery.text,
+        finishReason: finish?.finishReason,
+        firstOutputAt,
+      });
+    }
+    if (delivery.text === "") return fail(row, failure);
+    // Output reached the member before the stream ended: charged for it.
+    const { usage, estimated } = deliveredUsage(delivery, prepared.inputTokenBound);
+    const ended = describeFailure(row, failure);
+    return settle(row, entry.price, {
+      status: "partial",
+      usage,
+      usageEstimated: estimated,
+      outputText: delivery.text,
+      finishReason: ended.kind === "aborted" ? "stopped" : ended.kind === "timeout" ? "timeout" : "error",
+      firstOutputAt,
+      errorKind: ended.kind,
+      errorMessage: ended.kind === "aborted" ? undefined : ended.message,
+    });
+  };
+  try {
+    return await record();
+  } catch (error) {
+    logger.error("generation.record_failed", { generationId: row.id, model: row.modelId, error });
+    const deadline = (row.startedAt ?? row.createdAt).getTime() + timeoutMs() + HOLD_GRACE_MS - 5_000;
+    void recordLater(row.id, record, deadline);
+    return row;
+  }
+}
+
+/**
+ * Retries recording a generation's outcome until it succeeds or the hold nears its expiry (the sweeper
+ * voids it then, and the reconcile job marks the generation failed, not charged). Never rejects.
+ */
+async function recordLater(generationId: string, record: () => Promise<unknown>, deadline: number) {
+  for (let delay = 500; Date.now() + delay < deadline; delay = Math.min(delay * 2, 10_000)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      await record();
+      logger.info("generation.recorded_late", { generationId });
+      return;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        logger.error("generation.record_abandoned", { generationId, error });
+        return;
+      }
+    }
+  }
+  logger.warn("generation.record_expired", { generationId });
+}
+
 /** What the page says when a generation ends. */
-export function outcomeMessage(row: Pick<Generation, "status" | "cost" | "errorMessage">): string | null {
+export function outcomeMessage(
+  row: Pick<Generation, "status" | "cost" | "errorKind" | "errorMessage" | "usage">,
+): string | null {
   if (row.status === "failed") return `${row.errorMessage ?? "The generation failed."} You were not charged.`;
+  if (row.status === "partial") {
+    const tokens = (row.usage as { outputTokens?: unknown } | null)?.outputTokens;
+    const count = typeof tokens === "number" ? tokens.toLocaleString("en") : "some";
+    const reason = row.errorKind !== "aborted" && row.errorMessage ? `${row.errorMessage} ` : "";
+    return `${reason}Stopped after ${count} tokens: charged ${money(row.cost ?? 0n)}.`;
+  }
   if (row.status === "cancelled") {
     return row.cost && row.cost > 0n
       ? `Stopped. You were charged ${money(row.cost)} for the part that was produced.`
@@ -799,10 +980,7 @@ export async function prepareMedia(
     await storeInputs(input.userId, created.row.id, files);
     return created;
   } catch (error) {
-    // Nothing ran: release the money and leave no trace of the request.
-    await voidHold(created.row.holdId!);
-    await forget(created.row.id);
-    throw error;
+    throw await undoStart(created.row, error);
   }
 }
 

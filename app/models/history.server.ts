@@ -235,6 +235,8 @@ export type GenerationDetail = {
   prompt: string;
   params: Record<string, unknown>;
   usage: Record<string, unknown>;
+  /** Part of the usage is our upper bound: the provider did not report it all. */
+  usageEstimated: boolean;
   outputText: string | null;
   finishReason: string | null;
   progress: number;
@@ -282,6 +284,7 @@ export async function getGenerationDetail(userId: string, id: string): Promise<G
     prompt: row.prompt,
     params: asRecord(row.params),
     usage: asRecord(row.usage),
+    usageEstimated: row.usageEstimated,
     outputText: row.outputText,
     finishReason: row.finishReason,
     progress: row.progress,

@@ -47,6 +47,7 @@ function revenueCharts(report: RevenueReport, currency: string) {
     marginPercent: percent(totals),
     generations: totals.generations,
     withoutProviderCost: totals.withoutProviderCost,
+    usageEstimated: report.usageEstimated,
   };
   const range = `${longDay(report.byDay[0]!.day)} to ${longDay(report.byDay.at(-1)!.day)}`;
   if (totals.generations === 0) return { days: report.days, range, headline, charts: null };
@@ -95,7 +96,8 @@ function revenueCharts(report: RevenueReport, currency: string) {
           ? `${report.byModel.length} ${report.byModel.length === 1 ? "model" : "models"} charged. Most revenue: ${top.model}, ${money(top.revenue)} against ${money(top.providerCost)} of provider cost. Each bar is labelled revenue / provider cost.`
           : "",
         rows: report.byModel.map((model) => [
-          `${model.model}\n${model.generations} ${model.generations === 1 ? "generation" : "generations"}`,
+          `${model.model}\n${model.generations} ${model.generations === 1 ? "generation" : "generations"}` +
+            (model.usageEstimated ? `, ${model.usageEstimated} with usage estimated` : ""),
           money(model.revenue),
           money(model.providerCost),
           marginCell(model),
@@ -266,6 +268,13 @@ export default function AdminOverview() {
           <p className="text-sm text-amber-900 dark:text-amber-200">
             {revenue.headline.withoutProviderCost} of these generations were settled before provider cost was recorded:
             they count as 0 provider cost, so the margin is overstated by their cost.
+          </p>
+        ) : null}
+        {revenue.headline.usageEstimated > 0 ? (
+          <p className="text-sm text-amber-900 dark:text-amber-200" data-testid="usage-estimated">
+            Usage estimated for {revenue.headline.usageEstimated} of these generations: the provider reported no usage
+            (or none for the end of a stream cut short), so they were charged from our upper bound, one token per byte
+            of text. Their provider cost is estimated the same way.
           </p>
         ) : null}
         {revenue.charts ? (

@@ -1,8 +1,16 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { data } from "@remix-run/node";
-import { GenerationRefused, prepareText, streamText, type TextEvent } from "#app/models/generation.server";
+import {
+  GenerationRefused,
+  prepareText,
+  refusalStatus,
+  streamText,
+  type TextEvent,
+} from "#app/models/generation.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
+import { databaseUnavailableResponse } from "#app/utils/database-outage.server";
+import { isDatabaseUnavailable } from "#app/utils/db.server";
 import { readGenerationRequest } from "#app/utils/generation-request.server";
+import { logger } from "#app/utils/logger.server";
 
 // POST a prompt (multipart: fields + file0…file4) and read the answer as it is written: newline-delimited
 // JSON events (start, delta…, done). Closing the connection stops the model; only what was produced is
@@ -12,10 +20,22 @@ const serialize = (event: TextEvent) =>
   JSON.stringify(event, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n";
 
 function refused(status: number, error: string, field: string | null = null, code = "invalid") {
-  return data({ error, field, code }, { status });
+  const headers: Record<string, string> = { "Cache-Control": "no-store" };
+  if (status === 503) headers["Retry-After"] = "5";
+  return Response.json({ error, field, code }, { status, headers });
 }
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action(args: ActionFunctionArgs) {
+  try {
+    return await run(args);
+  } catch (error) {
+    // The database is away (the session check, the hold): 503 with Retry-After, nothing was held.
+    if (isDatabaseUnavailable(error)) return databaseUnavailableResponse(args.request);
+    throw error;
+  }
+}
+
+async function run({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
   if (request.method !== "POST") return refused(405, "Use POST.");
 
@@ -39,8 +59,7 @@ export async function action({ request }: ActionFunctionArgs) {
     });
   } catch (error) {
     if (error instanceof GenerationRefused) {
-      const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
-      return refused(status, error.message, error.field, error.code);
+      return refused(refusalStatus(error.code), error.message, error.field, error.code);
     }
     throw error;
   }
@@ -90,11 +109,14 @@ export async function action({ request }: ActionFunctionArgs) {
           open = false;
         }
       };
-      // The generation settles whether or not anyone is still reading.
-      void streamText(prepared, emit, upstream.signal).finally(() => {
-        if (open) controller.close();
-        open = false;
-      });
+      // The generation settles whether or not anyone is still reading. streamText never rejects (a charge it
+      // cannot record is retried later); the catch is for a bug, so it can never end the process.
+      void streamText(prepared, emit, upstream.signal)
+        .catch((error: unknown) => logger.error("generation.stream_failed", { generationId: prepared.row.id, error }))
+        .finally(() => {
+          if (open) controller.close();
+          open = false;
+        });
     },
     cancel() {
       upstream.abort();

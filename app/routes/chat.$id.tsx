@@ -76,7 +76,10 @@ export default function ChatPage() {
       formRef.current?.reset();
       revalidator.revalidate();
     }
-    if (final.status === "refused") setPending(null); // nothing ran: a turn hidden for regenerating comes back
+    if (final.status === "refused") {
+      setPending(null); // nothing ran: a turn hidden for regenerating comes back
+      setRequestId(newRequestId()); // and the next send is a new request (a hold voided under this id stays so)
+    }
     if (final.status === "refused" && final.error) {
       // A refusal before anything ran, shown on the form: under its field, or for the whole form.
       const [field, message] = refusalEntry(final.error, SHOWN_FIELDS);

@@ -21,6 +21,7 @@ import { listCatalog } from "#app/models/catalog.server";
 import {
   findGeneration,
   GenerationRefused,
+  refusalStatus,
   prepareMedia,
   prepareText,
   streamText,
@@ -124,7 +125,7 @@ export async function action({ request }: ActionFunctionArgs) {
     return redirect(`/history/${row.id}`);
   } catch (error) {
     if (error instanceof GenerationRefused) {
-      const status = error.code === "insufficient_funds" ? 402 : error.code === "not_found" ? 404 : 400;
+      const status = refusalStatus(error.code);
       const result = refusalResult({ [error.field ?? ""]: [error.message] }, read.fields);
       return data({ result, error: error.message, field: error.field, code: error.code }, { status });
     }
@@ -163,6 +164,8 @@ export default function GeneratePage() {
 
   /** A refusal (from the action, or from the stream before anything ran) shown on the form. */
   const refused = (result: SubmissionResult | undefined, code: string | null) => {
+    // Nothing ran under this id (a hold taken for it was voided): the next submit is a new request.
+    setRequestId(newRequestId());
     const [rest, attachmentErrors] = splitFileErrors(result);
     setLastResult(rest);
     setFileErrors(attachmentErrors);

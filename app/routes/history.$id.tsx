@@ -131,6 +131,7 @@ function present(row: GenerationDetail) {
     outputText: row.outputText,
     params: pairs(row.params),
     usage: pairs(row.usage),
+    usageEstimated: row.usageEstimated,
     charged: row.cost === null ? null : money(row.cost),
     held: money(row.heldAmount),
     limit: row.costCap === null ? null : money(row.costCap),
@@ -344,8 +345,16 @@ export default function GenerationPage() {
         </div>
         {row.usage.length ? (
           <div>
-            <h3 className="mb-2 text-sm font-medium">Usage reported by the provider</h3>
+            <h3 className="mb-2 text-sm font-medium">
+              {row.usageEstimated ? "Usage as charged" : "Usage reported by the provider"}
+            </h3>
             <Pairs items={row.usage} label="Usage" />
+            {row.usageEstimated ? (
+              <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400" data-testid="usage-estimated">
+                Usage estimated: the provider did not report all of it, so what it left out was counted at most one
+                token per byte of text (never more than was held).
+              </p>
+            ) : null}
           </div>
         ) : null}
       </section>

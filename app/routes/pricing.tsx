@@ -135,9 +135,19 @@ export default function Pricing() {
             to your available balance. Your balance can never go below zero.
           </li>
           <li>
-            <strong>A failed or cancelled generation costs nothing</strong>, and neither does one the provider takes too
-            long to answer (a call to a provider is stopped after {page.timeoutMinutes} minutes). The money set aside is
-            released.
+            <strong>You pay for the output that reached you, and only for that.</strong> When a text answer stops early
+            (you press Stop or leave the page, the provider takes too long: a call is stopped after{" "}
+            {page.timeoutMinutes} minutes, or it fails part-way), you are charged for your prompt and the part of the
+            answer you received, never more than the amount set aside, and the page says so: &ldquo;Stopped after N
+            tokens: charged &hellip;&rdquo;. A generation that delivered nothing costs nothing: the money set aside is
+            released and the page says &ldquo;You were not charged&rdquo;.
+          </li>
+          <li>
+            <strong>Output is counted from the provider&apos;s own token counts.</strong> Where a provider did not count
+            all of it (some report only at the very end of an answer, some compatible servers never do), we count at
+            most one token per byte of the text you received, since no model writes fewer than one byte per token. Such
+            a generation is marked &ldquo;usage estimated&rdquo; in your history, and is never charged more than the
+            amount set aside.
           </li>
           <li>
             <strong>Set a limit per request</strong> if you like: when the most a request could cost is above it, a text

@@ -90,6 +90,9 @@ export default function Privacy() {
           <li>
             <strong>Generations:</strong> your prompts, the files you attach, the settings you chose, the output, the
             model, the cost and the timings, so you can find them again in your history. Files are served only to you.
+            To charge a generation we keep the token counts it was charged for: the provider&apos;s, or where it gave
+            none, our upper estimate from the text you received, marked as estimated. When an answer stops early, the
+            part that reached you is kept with it, because that part is charged.
           </li>
           <li>
             <strong>Support access:</strong> our staff cannot open your prompts, outputs or files. If you ask us for

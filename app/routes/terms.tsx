@@ -28,7 +28,9 @@ export default function Terms() {
           <Link className="link" to="/pricing">
             pricing page
           </Link>{" "}
-          and before you send. A failed or cancelled generation is not charged.
+          and before you send, never more than the maximum shown then. A generation is charged for your input and the
+          output that reached you, also when it stops early (you stop it, it times out, or the provider fails part-way);
+          one that delivered nothing is not charged.
         </li>
         <li>We may suspend an account that breaks these terms. You may stop using the service at any time.</li>
         <li>

@@ -20,6 +20,57 @@ export const pool = createPool();
 // listener that would crash the process. The pool replaces the connection on the next query.
 pool.on("error", (error) => logger.warn("db.idle_connection_error", { sqlState: (error as { code?: string }).code }));
 
+// Error codes that mean "the database cannot be reached right now" rather than "this statement is wrong":
+// sockets (refused, reset, timed out), PostgreSQL's connection and shutdown classes (08…, 57P01-57P03,
+// too many connections), and Prisma's "can't reach / connection closed / pool timeout".
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+  "P1001",
+  "P1002",
+  "P1017",
+  "P2024",
+]);
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+// pg reports a connection lost mid-query with a plain Error and no code.
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|Connection ended|connection is closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Can't reach database server|timeout exceeded when trying to connect/i;
+
+/**
+ * Whether an error (or one it wraps) says the database is unreachable for now: such a request answers
+ * 503 and is worth retrying, rather than being our bug. Follows `cause`, Prisma's driver-adapter error
+ * and AggregateError (a refused connection to both ::1 and 127.0.0.1).
+ */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== "object" || depth > 6) return false;
+  const value = error as {
+    code?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    meta?: { driverAdapterError?: unknown };
+  };
+  if (typeof value.code === "string" && UNAVAILABLE_CODES.has(value.code)) return true;
+  if (typeof value.kind === "string" && UNAVAILABLE_KINDS.has(value.kind)) return true;
+  if (typeof value.message === "string" && UNAVAILABLE_MESSAGE.test(value.message)) return true;
+  const inner = [value.cause, value.meta?.driverAdapterError, ...(Array.isArray(value.errors) ? value.errors : [])];
+  return inner.some((candidate) => isDatabaseUnavailable(candidate, depth + 1));
+}
+
 /** Closes the database connections (scripts and benchmarks, before their PostgreSQL stops). */
 export async function closeDatabase() {
   await prisma.$disconnect();

@@ -12,6 +12,15 @@ export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
 /** One file per part: the script appends the chosen files under these names; the plain form has one input each. */
 export const ATTACHMENT_FIELDS = Array.from({ length: MAX_ATTACHMENTS }, (_, index) => `file${index}`);
 
+/** The most a member may set as a cost limit: far above any request, far below the bigint column's range. */
+export const MAX_COST_CAP_MICROS = 10n ** 15n;
+
+// PostgreSQL text and jsonb cannot hold NUL, and no one types it: refused as a field error, never sent on.
+const NUL = "\u0000";
+const noNul = (value: string) => !value.includes(NUL);
+const NUL_MESSAGE = "Remove the invisible control character (NUL) from this field";
+const text = (max: number) => z.string().trim().max(max).refine(noNul, NUL_MESSAGE);
+
 const optionalId = z
   .string()
   .trim()
@@ -25,11 +34,17 @@ export function generationSchema(currency: string) {
     requestId: z
       .string({ error: "Reload the page and try again" })
       .regex(/^[A-Za-z0-9_-]{8,64}$/, "Reload the page and try again"),
-    model: z.string({ error: "Choose a model" }).trim().min(3, "Choose a model").max(200),
+    model: z
+      .string({ error: "Choose a model" })
+      .trim()
+      .min(3, "Choose a model")
+      .max(200, "Choose a model")
+      .refine(noNul, "Choose a model"),
     prompt: z
       .string({ error: "Write a prompt" })
       .max(MAX_PROMPT_CHARACTERS, `At most ${MAX_PROMPT_CHARACTERS.toLocaleString("en")} characters`)
-      .refine((value) => value.trim().length > 0, "Write a prompt"),
+      .refine((value) => value.trim().length > 0, "Write a prompt")
+      .refine(noNul, NUL_MESSAGE),
     maxOutputTokens: number()
       .int("Use a whole number")
       .min(1, "At least 1")
@@ -47,17 +62,21 @@ export function generationSchema(currency: string) {
           ctx.addIssue({ code: "custom", message: parsed.error });
           return z.NEVER;
         }
+        if (parsed.micros > MAX_COST_CAP_MICROS) {
+          ctx.addIssue({ code: "custom", message: "That limit is higher than any request can cost: leave it empty" });
+          return z.NEVER;
+        }
         return parsed.micros;
       }),
     conversationId: optionalId,
     regeneratesId: optionalId,
     compareGroup: optionalId,
-    size: z.string().trim().max(20).optional(),
-    quality: z.string().trim().max(20).optional(),
+    size: text(20).optional(),
+    quality: text(20).optional(),
     n: number().int("Use a whole number").min(1, "At least 1").max(10, "At most 10").optional(),
-    voice: z.string().trim().max(100).optional(),
+    voice: text(100).optional(),
     seconds: number().int("Use a whole number").min(1, "At least 1 second").max(60, "At most 60 s").optional(),
-    aspectRatio: z.string().trim().max(10).optional(),
+    aspectRatio: text(10).optional(),
   });
 }
 

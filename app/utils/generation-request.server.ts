@@ -45,6 +45,13 @@ export async function readGenerationRequest(request: Request): Promise<Generatio
     });
   } catch (error) {
     if (!(error instanceof UploadError)) throw error;
+    if (error.code === "unsupported") {
+      return refused(415, "Send the request as a multipart form.", null, "unsupported_media_type", {});
+    }
+    if (error.code === "field_too_large") {
+      const message = `A field is too long: a prompt holds at most ${MAX_PROMPT_CHARACTERS.toLocaleString("en")} characters.`;
+      return refused(413, message, "prompt", "too_large", {});
+    }
     const message = "The request could not be read. Reload the page and try again.";
     return refused(400, message, null, "malformed", {});
   }

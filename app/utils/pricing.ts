@@ -148,3 +148,41 @@ export function countCharacters(text: string): number {
   for (const _ of text) characters++;
   return characters;
 }
+
+// ---------------------------------------------------------------------------------------------
+// What a text stream delivered, as billed (docs/decisions/0012).
+
+/** What a text stream delivered and what the provider counted of it while streaming. */
+export type Delivery = {
+  /** All text that reached the member. */
+  text: string;
+  /** The provider's last reported usage (fields merged as its usage events came); {} when none came. */
+  reported: Usage;
+  /** Text delivered after the provider's last output count, which that count does not include. */
+  uncounted: string;
+};
+
+/**
+ * The usage to bill for what was delivered: the provider's own counts where it reported them, and our
+ * upper bound where it did not (the input: `inputBound`, the hold's count; output it had not counted yet:
+ * one token per UTF-8 byte, since no tokenizer makes more tokens than bytes). Text delivered is never
+ * billed as zero output. `estimated` says whether any part is our bound rather than the provider's count.
+ */
+export function deliveredUsage(delivery: Delivery, inputBound: number): { usage: Usage; estimated: boolean } {
+  const { reported } = delivery;
+  let estimated = false;
+  let inputTokens = reported.inputTokens;
+  if (inputTokens === undefined) {
+    inputTokens = inputBound;
+    estimated = true;
+  }
+  let outputTokens = (reported.outputTokens ?? 0) + utf8Length(delivery.uncounted);
+  if (delivery.uncounted !== "") estimated = true;
+  if (outputTokens === 0 && delivery.text !== "") {
+    outputTokens = utf8Length(delivery.text);
+    estimated = true;
+  }
+  const usage: Usage = { inputTokens, outputTokens };
+  if (reported.cachedInputTokens !== undefined) usage.cachedInputTokens = reported.cachedInputTokens;
+  return { usage, estimated };
+}

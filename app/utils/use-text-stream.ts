@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 // Sends a prompt to /api/generate/text and follows the answer as it streams (newline-delimited JSON).
-// Stop aborts the request: the server then stops the model and charges only what was produced; the hook
+// Stop aborts the request: the server then stops the model and charges only what was delivered; the hook
 // asks /api/generations/:id what that came to, so the page can say it.
 
 export type StreamStatus = "idle" | "sending" | "streaming" | "settling" | "done" | "refused";
@@ -13,7 +13,7 @@ export type StreamState = {
   conversationId: string | null;
   held: bigint | null;
   cost: bigint | null;
-  /** "succeeded" | "failed" | "cancelled" once done. */
+  /** "succeeded" | "partial" | "failed" | "cancelled" once done ("running" when the charge is not recorded yet). */
   outcome: string | null;
   /** What the page says about the outcome ("You were not charged", …). */
   message: string | null;

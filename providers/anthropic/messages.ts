@@ -197,6 +197,7 @@ export function createMessagesModel(settings: MessagesModelSettings): TextModel 
         switch (event.type) {
           case "message_start":
             usage = mergeUsage({}, event.message?.usage);
+            yield { type: "usage", usage: toUsage(usage) };
             break;
           case "content_block_delta":
             if (event.delta?.type === "text_delta" && event.delta.text)
@@ -205,6 +206,7 @@ export function createMessagesModel(settings: MessagesModelSettings): TextModel 
           case "message_delta":
             usage = mergeUsage(usage, event.usage);
             if (event.delta?.stop_reason) stopReason = event.delta.stop_reason;
+            yield { type: "usage", usage: toUsage(usage) };
             break;
           case "message_stop":
             stopped = true;

@@ -136,6 +136,8 @@ function demoText(modelId: string, wordDelayMs: number): TextModel {
         call.throwIfInterrupted();
         produced++;
         yield { type: "text-delta", text: word };
+        // Running usage after every word, as Gemini reports it on its chunks.
+        yield { type: "usage", usage: { inputTokens, outputTokens: produced, cachedInputTokens: 0 } };
       }
       call.throwIfInterrupted();
       const usage: Usage = { inputTokens, outputTokens: produced, cachedInputTokens: 0 };

@@ -193,10 +193,14 @@ export function createChatModel(context: GoogleContext, modelId: string): TextMo
         call.throwIfInterrupted(); // chunks already buffered when the caller aborted are not passed on
         const chunk = next.value;
         throwIfPromptBlocked(chunk, provider);
-        // Each chunk's usage is the running total so far: the last one is the answer's.
-        if (chunk.usageMetadata) usage = toUsage(chunk.usageMetadata);
         const text = textOf(chunk);
         if (text) yield { type: "text-delta", text };
+        // Each chunk's usage is the running total so far, this chunk's text included: the last one is the
+        // answer's, and an answer cut short is billed from the last one that arrived.
+        if (chunk.usageMetadata) {
+          usage = toUsage(chunk.usageMetadata);
+          yield { type: "usage", usage };
+        }
         const reason = chunk.candidates?.[0]?.finishReason;
         if (reason) finishReason = toFinishReason(reason);
       }

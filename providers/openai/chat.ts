@@ -148,12 +148,17 @@ export function createChatModel(settings: ChatModelSettings): TextModel {
         if (next.done) break;
         call.throwIfInterrupted(); // chunks already buffered when the caller aborted are not passed on
         const chunk = next.value;
-        if (chunk.usage) usage = toUsage(chunk.usage);
         for (const choice of chunk.choices ?? []) {
           if (choice.index !== 0) continue;
           const text = choice.delta?.content;
           if (text) yield { type: "text-delta", text };
           if (choice.finish_reason) finishReason = toFinishReason(choice.finish_reason);
+        }
+        // OpenAI sends usage in one last chunk; some compatible servers (vLLM with continuous usage
+        // stats) on every chunk, counting that chunk's text: passed on after it.
+        if (chunk.usage) {
+          usage = toUsage(chunk.usage);
+          yield { type: "usage", usage };
         }
       }
       // The SDK ends the iteration quietly when its request is aborted: say what really happened.

@@ -14,7 +14,8 @@ import type { AddressInfo } from "node:net";
 //   GET  /v1beta/files/{id}:download                    ?alt=media — the video bytes (needs the key),
 //                                                       optionally via a redirect to /blobs/{id}
 // Errors use Google's body: {"error":{"code":429,"message":"...","status":"RESOURCE_EXHAUSTED"}}.
-// Every request is recorded. The next request(s) can be told to fail, hang, stall mid-stream,
+// A streamed answer's chunks each carry the running usageMetadata (prompt, thinking, answer so far), as
+// Gemini sends it. Every request is recorded. The next request(s) can be told to fail, hang, stall mid-stream,
 // send a malformed stream, an error event, or end a stream early.
 
 export type FakeGoogleRequest = {
@@ -155,17 +156,31 @@ function words(text: string): string[] {
   return text.split(/(?= )/);
 }
 
-function usageBody(usage: FakeGeminiUsage, final: boolean) {
-  const candidates = final ? usage.candidatesTokenCount : 0;
-  const thoughts = final ? (usage.thoughtsTokenCount ?? 0) : 0;
+/**
+ * usageMetadata as Gemini sends it. On a streamed chunk it is the running total: the prompt, the thinking
+ * once done, and the answer's tokens so far (`candidates`); with `final`, the whole answer's.
+ */
+function usageBody(usage: FakeGeminiUsage, final: boolean, runningCandidates?: number) {
+  const candidates = final ? usage.candidatesTokenCount : (runningCandidates ?? 0);
+  const thoughts = final || runningCandidates !== undefined ? (usage.thoughtsTokenCount ?? 0) : 0;
   return {
     promptTokenCount: usage.promptTokenCount,
-    ...(final ? { candidatesTokenCount: candidates } : {}),
+    ...(final || runningCandidates !== undefined ? { candidatesTokenCount: candidates } : {}),
     ...(usage.cachedContentTokenCount !== undefined ? { cachedContentTokenCount: usage.cachedContentTokenCount } : {}),
     totalTokenCount: usage.promptTokenCount + candidates + thoughts,
     promptTokensDetails: [{ modality: "TEXT", tokenCount: usage.promptTokenCount }],
     ...(thoughts ? { thoughtsTokenCount: thoughts } : {}),
   };
+}
+
+/** The answer's running token count after each chunk: the whole count spread over the chunks by length. */
+function runningCounts(deltas: string[], total: number): number[] {
+  const length = deltas.reduce((sum, text) => sum + text.length, 0) || 1;
+  let sent = 0;
+  return deltas.map((text) => {
+    sent += text.length;
+    return Math.round((total * sent) / length);
+  });
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -278,6 +293,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     const id = responseId();
     const event = (body: Record<string, unknown>) => JSON.stringify({ ...body, modelVersion: model, responseId: id });
     const deltas = reply.chunks ?? words(reply.text);
+    const running = runningCounts(deltas, reply.usage.candidatesTokenCount);
     const events = reply.blockReason
       ? [event({ promptFeedback: { blockReason: reply.blockReason }, usageMetadata: usageBody(reply.usage, false) })]
       : [
@@ -291,7 +307,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
             const last = i === deltas.length - 1;
             return event({
               candidates: [candidate([{ text }], last ? reply.finishReason : null)],
-              usageMetadata: usageBody(reply.usage, last),
+              usageMetadata: usageBody(reply.usage, last, running[i]),
             });
           }),
         ];

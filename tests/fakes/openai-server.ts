@@ -62,6 +62,11 @@ export type FakeOpenAI = {
   speech: { bytes: Buffer; contentType: string };
   /** Delay between streamed chunks, in ms (default 0). */
   chunkDelayMs: number;
+  /**
+   * Behave like an OpenAI-compatible server that ignores `stream_options.include_usage` (older vLLM,
+   * some proxies): no usage chunk, and no usage field on the chunks.
+   */
+  ignoreIncludeUsage: boolean;
   /** The next request answers with this status and OpenAI-style error body. */
   failNext(status: number, error?: { message?: string; type?: string; code?: string | null }): void;
   /** The next request is accepted and never answered. */
@@ -122,6 +127,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     imageUsage: undefined,
     speech: { bytes: Buffer.from("ID3\u0004fake-mp3-bytes\u0000\u00ff", "latin1"), contentType: "audio/mpeg" },
     chunkDelayMs: 0,
+    ignoreIncludeUsage: false,
     failNext(status, error = {}) {
       queue.push({
         kind: "fail",
@@ -148,6 +154,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       fake.images = [ONE_PIXEL_PNG_BASE64];
       fake.imageUsage = undefined;
       fake.chunkDelayMs = 0;
+      fake.ignoreIncludeUsage = false;
     },
     close() {
       return new Promise<void>((resolve, reject) => {
@@ -167,7 +174,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   async function streamChat(res: ServerResponse, body: any, behaviour: Behaviour | undefined) {
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
-    const includeUsage = body?.stream_options?.include_usage === true;
+    const includeUsage = body?.stream_options?.include_usage === true && !fake.ignoreIncludeUsage;
     const chunk = (choices: unknown[], usage?: unknown) =>
       JSON.stringify({
         id,

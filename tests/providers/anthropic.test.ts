@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAnthropic, DEFAULT_MAX_OUTPUT_TOKENS } from "#providers/anthropic/index";
-import { ProviderError, type FinishReason, type TextRequest, type TextStreamEvent } from "#providers/types";
+import { ProviderError, type FinishReason, type TextRequest, type TextStreamEvent, type Usage } from "#providers/types";
 import { startFakeAnthropic, type FakeAnthropic } from "#tests/fakes/anthropic-server";
 
 // The Anthropic adapter end to end through the official SDK, against a local server that speaks
@@ -41,11 +41,19 @@ function ask(prompt: string, extra: Partial<TextRequest> = {}): TextRequest {
 async function collect(events: AsyncIterable<TextStreamEvent>) {
   const deltas: string[] = [];
   let finish: Extract<TextStreamEvent, { type: "finish" }> | undefined;
+  /** Every event in order, text as "text:<delta>", usage as its outputTokens: where usage came. */
+  const order: string[] = [];
+  const usages: Usage[] = [];
   for await (const event of events) {
-    if (event.type === "text-delta") deltas.push(event.text);
-    else finish = event;
+    if (event.type === "text-delta") {
+      deltas.push(event.text);
+      order.push(`text:${event.text}`);
+    } else if (event.type === "usage") {
+      usages.push(event.usage);
+      order.push(`usage:${event.usage.outputTokens ?? "-"}`);
+    } else finish = event;
   }
-  return { deltas, finish };
+  return { deltas, finish, usages, order };
 }
 
 async function failure(work: () => Promise<unknown>): Promise<ProviderError> {
@@ -124,6 +132,19 @@ describe("anthropic adapter: text", () => {
       messages: [{ role: "user", content: "Say something" }],
       stream: true,
     });
+  });
+
+  it("reports usage as it streams: the prompt at message_start, the answer's count at message_delta", async () => {
+    fake.reply = {
+      text: "One two",
+      chunks: ["One", " two"],
+      stopReason: "end_turn",
+      usage: { input_tokens: 512, output_tokens: 2, cache_read_input_tokens: 1536 },
+    };
+    const { order, usages } = await collect(claude().stream(ask("Count")));
+    expect(order).toEqual(["usage:1", "text:One", "text: two", "usage:2"]);
+    expect(usages[0]).toEqual({ inputTokens: 2048, outputTokens: 1, cachedInputTokens: 1536 });
+    expect(usages[1]).toEqual({ inputTokens: 2048, outputTokens: 2, cachedInputTokens: 1536 });
   });
 
   it("reports usage without cache fields when there was no caching", async () => {
@@ -376,7 +397,8 @@ describe("anthropic adapter: errors", () => {
     fake.stallNext(5);
     const seen: string[] = [];
     for await (const event of claude().stream(ask("Hello"))) {
-      if (event.type === "text-delta") seen.push(event.text);
+      if (event.type !== "text-delta") continue; // message_start's usage comes first
+      seen.push(event.text);
       break;
     }
     expect(seen).toEqual(["Hello"]);

@@ -2,7 +2,7 @@ import { inflateSync } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 import { createDemo } from "#providers/demo/index";
 import { crc32 } from "#providers/demo/png";
-import { ProviderError, type TextRequest, type TextStreamEvent } from "#providers/types";
+import { ProviderError, type TextRequest, type TextStreamEvent, type Usage } from "#providers/types";
 
 const demo = createDemo({ wordDelayMs: 0 });
 const text = demo.text!("chat");
@@ -16,11 +16,19 @@ function ask(prompt: string, extra: Partial<TextRequest> = {}): TextRequest {
 async function collect(events: AsyncIterable<TextStreamEvent>) {
   const deltas: string[] = [];
   let finish: Extract<TextStreamEvent, { type: "finish" }> | undefined;
+  /** Every event in order, text as "text:<delta>", usage as its outputTokens: where usage came. */
+  const order: string[] = [];
+  const usages: Usage[] = [];
   for await (const event of events) {
-    if (event.type === "text-delta") deltas.push(event.text);
-    else finish = event;
+    if (event.type === "text-delta") {
+      deltas.push(event.text);
+      order.push(`text:${event.text}`);
+    } else if (event.type === "usage") {
+      usages.push(event.usage);
+      order.push(`usage:${event.usage.outputTokens ?? "-"}`);
+    } else finish = event;
   }
-  return { deltas, finish };
+  return { deltas, finish, usages, order };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
@@ -38,6 +46,13 @@ describe("demo provider: text", () => {
     expect(demo.isConfigured).toBe(true);
     const result = await text.generate(ask("Hello there"));
     expect(result.text.startsWith("Demo reply")).toBe(true);
+  });
+
+  it("reports its running usage after every word", async () => {
+    const { deltas, order, usages, finish } = await collect(text.stream(ask("Hello there")));
+    expect(order.filter((entry) => entry.startsWith("usage:"))).toEqual(deltas.map((_, index) => `usage:${index + 1}`));
+    expect(order.slice(0, 2)).toEqual([`text:${deltas[0]}`, "usage:1"]);
+    expect(usages.at(-1)).toEqual(finish!.usage);
   });
 
   it("is deterministic: same prompt, same text; another prompt, another text", async () => {
@@ -123,12 +138,14 @@ describe("demo provider: text", () => {
     const started = Date.now();
     const iterator = slow.stream(ask("Hello"), { signal: controller.signal })[Symbol.asyncIterator]();
     expect((await iterator.next()).value).toMatchObject({ type: "text-delta" });
+    expect((await iterator.next()).value).toMatchObject({ type: "usage" });
     const pending = iterator.next();
     controller.abort();
     expect((await rejection(pending)).kind).toBe("aborted");
 
     const timedOut = slow.stream(ask("Hello"), { timeoutMs: 50 })[Symbol.asyncIterator]();
-    await timedOut.next();
+    await timedOut.next(); // the first word
+    await timedOut.next(); // its usage
     expect((await rejection(timedOut.next())).kind).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(5_000);
   });

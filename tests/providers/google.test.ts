@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGoogle } from "#providers/google/index";
 import { aspectRatioFor } from "#providers/google/image";
-import { ProviderError, type TextRequest, type TextStreamEvent } from "#providers/types";
+import { ProviderError, type TextRequest, type TextStreamEvent, type Usage } from "#providers/types";
 import { FAKE_MP4, ONE_PIXEL_PNG_BASE64, startFakeGoogle, type FakeGoogle } from "#tests/fakes/google-server";
 
 // The Google adapter end to end through the official @google/genai SDK, against a local server
@@ -33,11 +33,19 @@ function ask(prompt: string, extra: Partial<TextRequest> = {}): TextRequest {
 async function collect(events: AsyncIterable<TextStreamEvent>) {
   const deltas: string[] = [];
   let finish: Extract<TextStreamEvent, { type: "finish" }> | undefined;
+  /** Every event in order, text as "text:<delta>", usage as its outputTokens: where usage came. */
+  const order: string[] = [];
+  const usages: Usage[] = [];
   for await (const event of events) {
-    if (event.type === "text-delta") deltas.push(event.text);
-    else finish = event;
+    if (event.type === "text-delta") {
+      deltas.push(event.text);
+      order.push(`text:${event.text}`);
+    } else if (event.type === "usage") {
+      usages.push(event.usage);
+      order.push(`usage:${event.usage.outputTokens ?? "-"}`);
+    } else finish = event;
   }
-  return { deltas, finish };
+  return { deltas, finish, usages, order };
 }
 
 async function failure(work: () => Promise<unknown>): Promise<ProviderError> {
@@ -115,6 +123,35 @@ describe("google adapter: text", () => {
       contents: [{ role: "user", parts: [{ text: "Say something" }] }],
       generationConfig: {},
     });
+  });
+
+  it("passes each chunk's running usage on after its text, so a stream cut short has its count so far", async () => {
+    fake.reply = {
+      text: "Big chunks of answer, as Gemini sends them.",
+      chunks: ["Big chunks of answer,", " as Gemini", " sends them."],
+      finishReason: "STOP",
+      usage: { promptTokenCount: 40, candidatesTokenCount: 10, thoughtsTokenCount: 5 },
+    };
+    const whole = await collect(google().text!(MODEL).stream(ask("Hi")));
+    expect(whole.order).toEqual([
+      "text:Big chunks of answer,",
+      "usage:10", // 5 answer tokens so far (21 of 43 characters) + 5 thinking
+      "text: as Gemini",
+      "usage:12",
+      "text: sends them.",
+      "usage:15",
+    ]);
+    expect(whole.usages.at(-1)).toEqual(whole.finish!.usage);
+
+    fake.stallNext(2);
+    const seen: Usage[] = [];
+    const error = await failure(async () => {
+      for await (const event of google().text!(MODEL).stream(ask("Hi"), { timeoutMs: 400 })) {
+        if (event.type === "usage") seen.push(event.usage);
+      }
+    });
+    expect(error.kind).toBe("timeout");
+    expect(seen.at(-1)).toEqual({ inputTokens: 40, outputTokens: 12 });
   });
 
   it("generates without streaming, mapping limits, temperature and the finish reason", async () => {

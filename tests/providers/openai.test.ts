@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createOpenAI } from "#providers/openai/index";
 import { createOpenAICompatible } from "#providers/openai-compatible/index";
-import { ProviderError, type TextRequest, type TextStreamEvent } from "#providers/types";
+import { ProviderError, type TextRequest, type TextStreamEvent, type Usage } from "#providers/types";
 import { ONE_PIXEL_PNG_BASE64, startFakeOpenAI, type FakeOpenAI } from "#tests/fakes/openai-server";
 
 // The OpenAI adapter end to end through the official SDK, against a local server that speaks
@@ -31,11 +31,19 @@ function ask(prompt: string, extra: Partial<TextRequest> = {}): TextRequest {
 async function collect(events: AsyncIterable<TextStreamEvent>) {
   const deltas: string[] = [];
   let finish: Extract<TextStreamEvent, { type: "finish" }> | undefined;
+  /** Every event in order, text as "text:<delta>", usage as its outputTokens: where usage came. */
+  const order: string[] = [];
+  const usages: Usage[] = [];
   for await (const event of events) {
-    if (event.type === "text-delta") deltas.push(event.text);
-    else finish = event;
+    if (event.type === "text-delta") {
+      deltas.push(event.text);
+      order.push(`text:${event.text}`);
+    } else if (event.type === "usage") {
+      usages.push(event.usage);
+      order.push(`usage:${event.usage.outputTokens ?? "-"}`);
+    } else finish = event;
   }
-  return { deltas, finish };
+  return { deltas, finish, usages, order };
 }
 
 async function failure(work: () => Promise<unknown>): Promise<ProviderError> {
@@ -76,6 +84,23 @@ describe("openai adapter: text", () => {
       stream: true,
       stream_options: { include_usage: true },
     });
+  });
+
+  it("passes the usage chunk on as a usage event after the text; a server that ignores include_usage sends none", async () => {
+    fake.chat = {
+      text: "One two",
+      chunks: ["One", " two"],
+      finishReason: "stop",
+      usage: { prompt_tokens: 10, completion_tokens: 2 },
+    };
+    const reported = await collect(openai().text!("gpt-4o").stream(ask("Count")));
+    expect(reported.order).toEqual(["text:One", "text: two", "usage:2"]);
+    expect(reported.usages).toEqual([{ inputTokens: 10, outputTokens: 2, cachedInputTokens: 0 }]);
+
+    fake.ignoreIncludeUsage = true;
+    const bare = await collect(openai().text!("gpt-4o").stream(ask("Count")));
+    expect(bare.order).toEqual(["text:One", "text: two"]);
+    expect(bare.finish).toEqual({ type: "finish", finishReason: "stop", usage: {} });
   });
 
   it("generates without streaming, mapping limits, temperature and the finish reason", async () => {
