@@ -362,11 +362,13 @@ describe("member: asking for a manual top-up", () => {
     ["0", /more than zero/],
     ["-5", /positive/],
     ["10.123", /at most 2 decimals/],
-    ["ten", /Enter a number/],
+    ["ten", /Enter an amount, like 10 or 10\.50 \(digits, with a dot for decimals\)/],
     ["", /Enter the amount/],
     ["0.50", /from \$1\.00 to \$500\.00/],
     ["100000", /from \$1\.00 to \$500\.00/],
-    ["99999999999999", /from \$1\.00 to \$500\.00/],
+    ["99999999999999", /too large/],
+    ["1,5", /^Use a dot for decimals, e\.g\. 1\.5$/],
+    ["1e3", /Enter an amount/],
   ])("refuses the amount %j and changes nothing", async (amount, message) => {
     const method = await createMethod();
     const owner = await member();
