@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { parseAmount } from "./money";
 
-function micros(text: string, currency: string): bigint {
-  const parsed = parseAmount(text, currency);
+function micros(text: string, currency: string, options: { allowZero?: boolean } = {}): bigint {
+  const parsed = parseAmount(text, currency, options);
   return parsed.ok ? parsed.micros : 0n;
 }
 
@@ -62,6 +62,8 @@ const schema = z
     TOPUP_MIN: z.string().trim().default("1"),
     TOPUP_MAX: z.string().trim().default("500"),
     TOPUP_PRESETS: z.string().trim().default("5,10,20,50"),
+    /** A manual top-up crediting more than this (units of WALLET_CURRENCY) needs two different admins. */
+    TOPUP_SECOND_APPROVAL_ABOVE: z.string().trim().default("100"),
     /** Credit for each new member once their address is confirmed (0 = none). */
     WELCOME_CREDIT: z.string().trim().default("0"),
     /** Local folder for stored files (receipts, generation inputs and outputs). */
@@ -169,6 +171,10 @@ const schema = z
     if (min.ok && max.ok && min.micros > max.micros) {
       ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: "must be at least TOPUP_MIN" });
     }
+    const secondApproval = parseAmount(env.TOPUP_SECOND_APPROVAL_ABOVE, env.WALLET_CURRENCY, { allowZero: true });
+    if (!secondApproval.ok) {
+      ctx.addIssue({ code: "custom", path: ["TOPUP_SECOND_APPROVAL_ABOVE"], message: secondApproval.error });
+    }
     if (env.WELCOME_CREDIT !== "0") {
       const welcome = parseAmount(env.WELCOME_CREDIT, env.WALLET_CURRENCY);
       if (!welcome.ok) ctx.addIssue({ code: "custom", path: ["WELCOME_CREDIT"], message: welcome.error });
@@ -218,6 +224,7 @@ const schema = z
       presets: env.TOPUP_PRESETS.split(",")
         .filter(Boolean)
         .map((preset) => micros(preset, env.WALLET_CURRENCY)),
+      secondApprovalAbove: micros(env.TOPUP_SECOND_APPROVAL_ABOVE, env.WALLET_CURRENCY, { allowZero: true }),
     },
   }));
 
