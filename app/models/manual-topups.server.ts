@@ -369,6 +369,39 @@ export async function findTopUpIdByReceipt(fileId: string): Promise<string | nul
   return row?.id ?? null;
 }
 
+/** Of these members, those whose account-wide support grant runs now (their receipts open for support). */
+export async function membersWithSupportGrant(userIds: string[], now = new Date()): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const grants = await prisma.supportGrant.findMany({
+    where: { userId: { in: userIds }, generationId: null, revokedAt: null, expiresAt: { gt: now } },
+    select: { userId: true },
+  });
+  return new Set(grants.map((grant) => grant.userId));
+}
+
+export type ReceiptAccess = { allowed: false } | { allowed: true; grantId: string | null };
+
+/**
+ * Least privilege for top-up receipts (a picture of someone's payment): admins, who decide top-ups, may
+ * open them; support only while the member's account-wide support grant runs (a grant for one generation
+ * does not cover receipts); nobody else. The owner's own access is checked by the caller.
+ */
+export async function staffReceiptAccess(
+  staff: { id: string; role: string },
+  file: { purpose: string; ownerId: string | null },
+  now = new Date(),
+): Promise<ReceiptAccess> {
+  if (file.purpose !== RECEIPT_PURPOSE || !file.ownerId) return { allowed: false };
+  if (staff.role === "admin") return { allowed: true, grantId: null };
+  if (staff.role !== "support") return { allowed: false };
+  const grant = await prisma.supportGrant.findFirst({
+    where: { userId: file.ownerId, generationId: null, revokedAt: null, expiresAt: { gt: now } },
+    select: { id: true },
+    orderBy: { expiresAt: "desc" },
+  });
+  return grant ? { allowed: true, grantId: grant.id } : { allowed: false };
+}
+
 export type DecisionFailure =
   | { ok: false; reason: "not_found" }
   | { ok: false; reason: "already_decided"; status: ManualTopUpStatus }
@@ -576,7 +609,9 @@ export async function creditApprovedTopUp(id: string): Promise<{ credited: boole
         { accountId: PLATFORM_ACCOUNTS.manualClearing, amount: -row.creditedAmount },
         { accountId: walletAccountId(row.userId), amount: row.creditedAmount },
       ],
-      metadata: { manualTopUpId: row.id, methodId: row.methodId, reference: row.referenceKey },
+      // Ids only: the payment reference and sender number stay in manual_top_ups, which account deletion
+      // scrubs; the append-only ledger must not keep them.
+      metadata: { manualTopUpId: row.id, methodId: row.methodId },
     });
     const { count } = await prisma.manualTopUp.updateMany({
       where: { id: row.id, transferId: null },

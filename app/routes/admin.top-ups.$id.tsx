@@ -16,6 +16,7 @@ import {
   getTopUpForAdmin,
   MAX_NOTE_LENGTH,
   rejectManualTopUp,
+  staffReceiptAccess,
 } from "#app/models/manual-topups.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
@@ -120,9 +121,17 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     approveDefault: microsToDecimalString(agreed ?? topUp.claimedAmount),
     approveStep:
       topUp.approvalsRequired === 2 ? (topUp.approvals.length === 0 ? ("first" as const) : ("second" as const)) : null,
-    topUp: present(topUp),
+    topUp: await withReceiptAccess(user, topUp),
     sameReference: topUp.sameReference.map(present),
   };
+}
+
+/** Support sees the receipt only while the member allows it (see staffReceiptAccess); admins always do. */
+async function withReceiptAccess(user: { id: string; role: string }, topUp: AdminTopUp) {
+  const row = present(topUp);
+  if (!topUp.receiptFile) return { ...row, receiptHidden: false };
+  const access = await staffReceiptAccess(user, { purpose: "receipt", ownerId: topUp.userId });
+  return access.allowed ? { ...row, receiptHidden: false } : { ...row, receipt: null, receiptHidden: true };
 }
 
 const STATUS_WORD = { pending: "pending", approved: "approved", rejected: "rejected" } as const;
@@ -488,6 +497,11 @@ export default function AdminTopUp() {
               Every view of a receipt by staff is recorded in the audit log.
             </p>
           </>
+        ) : topUp.receiptHidden ? (
+          <p className="text-sm">
+            The member attached a receipt. Support can open it only while the member allows support access to their
+            account.
+          </p>
         ) : (
           <p className="text-sm">The member did not attach a receipt.</p>
         )}

@@ -2,7 +2,13 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { FormMessage } from "#app/components/forms";
-import { type AdminTopUp, approvalsLabel, getDecisionSummary, listQueue } from "#app/models/manual-topups.server";
+import {
+  type AdminTopUp,
+  approvalsLabel,
+  getDecisionSummary,
+  listQueue,
+  membersWithSupportGrant,
+} from "#app/models/manual-topups.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
@@ -26,6 +32,8 @@ function present(row: AdminTopUp) {
     duplicates: row.duplicates,
     receiptUrl: row.receiptFile ? `/files/${row.receiptFile.id}` : null,
     receiptKind: row.receiptFile ? (row.receiptFile.mediaType === "application/pdf" ? "PDF" : "image") : null,
+    /** A receipt is attached but this viewer (support without the member's grant) cannot open it. */
+    receiptHidden: false,
     createdAt: row.createdAt.toISOString(),
     decidedAt: row.decidedAt?.toISOString() ?? null,
     decidedBy: row.decidedBy?.displayName ?? null,
@@ -41,11 +49,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const doneId = new URL(request.url).searchParams.get("done");
   const done = doneId ? await getDecisionSummary(doneId) : null;
   const currency = env.WALLET_CURRENCY;
+  // Support opens a receipt only while its member allows support access to their account.
+  const rows = [...queue.pending, ...queue.decided];
+  const granted = user.role === "admin" ? null : await membersWithSupportGrant(rows.map((row) => row.userId));
+  const shown = (row: AdminTopUp) => {
+    const item = present(row);
+    return granted && !granted.has(row.userId)
+      ? { ...item, receiptUrl: null, receiptHidden: item.receiptUrl !== null }
+      : item;
+  };
   return {
     canDecide: user.role === "admin",
-    pending: queue.pending.map(present),
+    pending: queue.pending.map(shown),
     pendingCount: queue.pendingCount,
-    decided: queue.decided.map(present),
+    decided: queue.decided.map(shown),
     done: done
       ? {
           id: done.id,
@@ -144,6 +161,8 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
             <a className="link" href={row.receiptUrl} target="_blank" rel="noreferrer">
               Open receipt ({row.receiptKind})
             </a>
+          ) : row.receiptHidden ? (
+            "attached (opens only with the member's permission)"
           ) : (
             "none attached"
           )}
