@@ -5,7 +5,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { RESET_MINUTES } from "#app/models/account.server";
 import { listCatalog } from "#app/models/catalog.server";
 import { CONTACT_LIMITS } from "#app/models/contact.server";
-import { EXPORT_TTL_DAYS } from "#app/models/data-rights.server";
+import { EXPORT_TTL_DAYS, EXPORTS_PER_DAY } from "#app/models/data-rights.server";
 import { GOOGLE_SIGNUP_MINUTES, googleStateCookie } from "#app/models/google.server";
 import { SESSION_DAYS } from "#app/models/session.server";
 import { VERIFICATION_MINUTES } from "#app/models/verification.server";
@@ -42,6 +42,7 @@ export async function loader() {
     verificationMinutes: VERIFICATION_MINUTES,
     resetMinutes: RESET_MINUTES,
     exportDays: EXPORT_TTL_DAYS,
+    exportsPerDay: EXPORTS_PER_DAY,
     contactRetentionDays: env.CONTACT_RETENTION_DAYS,
     longestRateWindowMinutes,
     googleEnabled: env.googleEnabled,
@@ -105,7 +106,8 @@ export default function Privacy() {
             <strong>Wallet:</strong> every movement of money (top-ups, charges, refunds) as an entry that is never
             edited. {facts.cardPayments ? "For card top-ups, the payment's Stripe reference and amount. " : ""}For
             mobile-money or bank top-ups, the number you paid from, the transaction reference and the receipt image if
-            you add one.
+            you add one. Admins check these to approve the top-up (each view of a receipt is logged); support staff can
+            open a receipt only while you let support see your whole history.
           </li>
           <li>
             <strong>Sessions:</strong> for each device you sign in on, a hash of the session token, the IP address, the
@@ -269,9 +271,11 @@ export default function Privacy() {
             <Link className="link" to="/settings/privacy">
               Settings → Privacy &amp; data
             </Link>
-            . The download link works for {facts.exportDays} days, then the archive is deleted. Deleting your account
-            removes your profile, password, sessions, generations and files; wallet and payment records are kept,
-            attached to an anonymous account, and any remaining balance is forfeited.
+            . You can ask for {facts.exportsPerDay} exports a day. The download link works for {facts.exportDays} days,
+            then the archive is deleted. Deleting your account removes your profile, password, sessions, generations and
+            files; wallet and payment records are kept, attached to an anonymous account, and any remaining balance is
+            forfeited. Mobile-money and bank top-ups keep their amounts and dates only: the number you paid from, the
+            transaction reference and the receipt image are removed, from the wallet&apos;s ledger too.
           </li>
           <li>
             For anything else, including questions about this policy,{" "}
