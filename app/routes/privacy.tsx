@@ -6,6 +6,7 @@ import { RESET_MINUTES } from "#app/models/account.server";
 import { listCatalog } from "#app/models/catalog.server";
 import { CONTACT_LIMITS } from "#app/models/contact.server";
 import { EXPORT_TTL_DAYS, EXPORTS_PER_DAY } from "#app/models/data-rights.server";
+import { WELCOME_CLAIM_RETENTION_DAYS, WELCOME_IP_WINDOW_SECONDS } from "#app/models/wallet.server";
 import { GOOGLE_SIGNUP_MINUTES, googleStateCookie } from "#app/models/google.server";
 import { SESSION_DAYS } from "#app/models/session.server";
 import { VERIFICATION_MINUTES } from "#app/models/verification.server";
@@ -43,6 +44,8 @@ export async function loader() {
     resetMinutes: RESET_MINUTES,
     exportDays: EXPORT_TTL_DAYS,
     exportsPerDay: EXPORTS_PER_DAY,
+    welcomeClaimDays: WELCOME_CLAIM_RETENTION_DAYS,
+    welcomeIpHours: WELCOME_IP_WINDOW_SECONDS / 3600,
     contactRetentionDays: env.CONTACT_RETENTION_DAYS,
     longestRateWindowMinutes,
     googleEnabled: env.googleEnabled,
@@ -219,6 +222,14 @@ export default function Privacy() {
           <li>
             Contact messages are deleted {facts.contactRetentionDays} days after they arrive, whether or not they have
             been answered.
+          </li>
+          <li>
+            If you received a welcome credit, we keep a keyed hash of your email address (HMAC-SHA256 with a secret only
+            our server holds), not the address itself, so that one mailbox gets the welcome credit only once. The hash
+            is computed on the address in lower case, without a &ldquo;+tag&rdquo;, and for Gmail without dots. It is
+            kept for {facts.welcomeClaimDays} days after the credit, also after you delete your account, and is then
+            deleted by the clean-up job. How many welcome credits were given to sign-ups from one IP address is counted
+            for {facts.welcomeIpHours} hours, then deleted.
           </li>
           <li>
             Wallet entries and top-up records are kept: money records are never edited or removed. The security log

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseAmount } from "./money";
+import { parseAmount, parseInteger } from "./money";
 
 function micros(text: string, currency: string, options: { allowZero?: boolean } = {}): bigint {
   const parsed = parseAmount(text, currency, options);
@@ -23,6 +23,20 @@ const optionalString = z
   .trim()
   .transform((value) => (value === "" ? undefined : value))
   .optional();
+
+/** A whole number in [min, max] read by the one strict parser (no "0x10", "1e3", "2.5"); empty: the default. */
+function integer(min: number, max: number, fallback: number) {
+  return optionalString.transform((text, ctx) => {
+    if (text === undefined) return fallback;
+    const parsed = parseInteger(text, { min, max });
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: "custom", message: parsed.error });
+    return z.NEVER;
+  });
+}
+
+/** Development and tests only: production must set its own APP_SECRET (refused there). */
+const DEVELOPMENT_APP_SECRET = "development-only-app-secret-do-not-use-in-production";
 
 const boolean = z
   .enum(["true", "false", "1", "0", "on", "off", ""])
@@ -66,6 +80,16 @@ const schema = z
     TOPUP_SECOND_APPROVAL_ABOVE: z.string().trim().default("100"),
     /** Credit for each new member once their address is confirmed (0 = none). */
     WELCOME_CREDIT: z.string().trim().default("0"),
+    /** Most welcome credits granted to sign-ups confirmed from one IP address (IPv6: one /64) per 24 hours. */
+    WELCOME_CREDITS_PER_IP_PER_DAY: integer(0, 1_000_000, 3),
+    /**
+     * Server secret for keyed hashes (HMAC-SHA256), e.g. of a mailbox that received the welcome credit. At
+     * least 32 characters; required in production when WELCOME_CREDIT is on. Changing it forgets which
+     * mailboxes were credited.
+     */
+    APP_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters (a long random value)").optional(),
+    ),
     /** Local folder for stored files (receipts, generation inputs and outputs). */
     STORAGE_DIR: z.string().trim().default(".data/files"),
     /** S3-compatible storage (AWS S3, Cloudflare R2, MinIO) for stored files instead of STORAGE_DIR. */
@@ -155,6 +179,14 @@ const schema = z
     for (const key of ["DATABASE_URL", "APP_URL", "RESEND_API_KEY"] as const) {
       if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required in production" });
     }
+    // The welcome credit's once-per-mailbox check is the secret's only use so far.
+    if (!env.APP_SECRET && env.WELCOME_CREDIT !== "0") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APP_SECRET"],
+        message: "is required in production when WELCOME_CREDIT is set",
+      });
+    }
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.STRIPE_SECRET_KEY) !== Boolean(env.STRIPE_WEBHOOK_SECRET)) {
@@ -215,6 +247,7 @@ const schema = z
     ...env,
     APP_URL: (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     isProduction: env.NODE_ENV === "production",
+    APP_SECRET: env.APP_SECRET ?? DEVELOPMENT_APP_SECRET,
     googleEnabled: Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET),
     stripeEnabled: Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET),
     welcomeCredit: env.WELCOME_CREDIT === "0" ? 0n : micros(env.WELCOME_CREDIT, env.WALLET_CURRENCY),
