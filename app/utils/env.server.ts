@@ -46,7 +46,7 @@ const boolean = z
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: integer(0, 65535, 3000),
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DATABASE_URL: optionalString,
     TRUST_PROXY: boolean,
@@ -132,9 +132,9 @@ const schema = z
       .optional()
       .transform((value) => !(value === "off" || value === "false" || value === "0")),
     /** Pause between the demo's streamed words, in ms. */
-    DEMO_WORD_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(40),
+    DEMO_WORD_DELAY_MS: integer(0, 5_000, 40),
     /** How long the demo pretends to render a video, in ms. */
-    DEMO_VIDEO_READY_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(4_000),
+    DEMO_VIDEO_READY_AFTER_MS: integer(0, 600_000, 4_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     ANTHROPIC_API_KEY: optionalString,
@@ -165,14 +165,14 @@ const schema = z
         }
       }),
     /** Longest a provider call may take before it is abandoned and refunded, in seconds. */
-    GENERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
+    GENERATION_TIMEOUT_SECONDS: integer(1, 3_600, 300),
     /** Contact messages (handled or not) are deleted this many days after they arrive. */
-    CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
+    CONTACT_RETENTION_DAYS: integer(1, 3_650, 365),
     /**
      * Largest data-export archive, in bytes; a bigger export fails and stores nothing. At most 2 GiB − 1:
      * the archive is a classic ZIP (fflate writes no ZIP64) and data_exports.size is a 32-bit integer.
      */
-    EXPORT_MAX_BYTES: z.coerce.number().int().min(1_048_576).max(2_147_483_647).default(2_147_483_647),
+    EXPORT_MAX_BYTES: integer(1_048_576, 2_147_483_647, 2_147_483_647),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
