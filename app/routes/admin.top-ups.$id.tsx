@@ -444,18 +444,20 @@ export default function AdminTopUp() {
               <dd className="font-semibold">{topUp.credited}</dd>
             </>
           ) : null}
-          {topUp.approvals.map((approval, index) => (
-            <Fragment key={approval.at}>
-              <dt className="text-zinc-600 dark:text-zinc-400">
-                {topUp.approvals.length > 1 || topUp.approvalsLabel ? `Approval ${index + 1}` : "Approved"}
-              </dt>
-              <dd>
-                {approval.amount} by {approval.adminName},{" "}
-                <time dateTime={approval.at}>{formatDateTime(approval.at)}</time>
-                {approval.note ? <span className="block text-zinc-600 dark:text-zinc-400">{approval.note}</span> : null}
-              </dd>
-            </Fragment>
-          ))}
+          {topUp.approvalsLabel
+            ? topUp.approvals.map((approval, index) => (
+                <Fragment key={approval.at}>
+                  <dt className="text-zinc-600 dark:text-zinc-400">{`Approval ${index + 1}`}</dt>
+                  <dd>
+                    {approval.amount} by {approval.adminName},{" "}
+                    <time dateTime={approval.at}>{formatDateTime(approval.at)}</time>
+                    {approval.note && approval.note !== topUp.decisionNote ? (
+                      <span className="block text-zinc-600 dark:text-zinc-400">{approval.note}</span>
+                    ) : null}
+                  </dd>
+                </Fragment>
+              ))
+            : null}
           {topUp.decidedAt ? (
             <>
               <dt className="text-zinc-600 dark:text-zinc-400">Decided</dt>
