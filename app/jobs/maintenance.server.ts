@@ -1,6 +1,7 @@
 import { purgeExports } from "#app/models/data-rights.server";
 import { voidExpiredHolds } from "#app/models/ledger.server";
 import { deleteExpiredSessions } from "#app/models/session.server";
+import { purgeWelcomeClaims } from "#app/models/wallet.server";
 import { prisma } from "#app/utils/db.server";
 import { enqueueGeneration } from "./generations.server";
 import { env } from "#app/utils/env.server";
@@ -39,11 +40,13 @@ export async function purgeExpiredJob(now = new Date(), contactRetentionDays = e
     where: { createdAt: { lt: new Date(now.getTime() - contactRetentionDays * DAY_MS) } },
   });
   const exports = await purgeExports(now);
+  const welcomeClaims = await purgeWelcomeClaims(now);
   return {
     verifications: verifications.count,
     resets: resets.count,
     googleSignups: googleSignups.count,
     contactMessages: contactMessages.count,
+    welcomeClaims,
     ...exports,
   };
 }

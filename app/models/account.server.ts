@@ -127,7 +127,7 @@ async function applyVerifiedAddress(
       where: { id: result.userId, email: result.email, emailVerifiedAt: null },
       data: { emailVerifiedAt: new Date() },
     });
-    if (count === 1) await grantWelcomeCredit(result.userId);
+    if (count === 1) await grantWelcomeCredit(result.userId, { ip });
     return { ok: true as const, userId: result.userId, purpose: result.purpose };
   }
   const before = await prisma.user.findUnique({

@@ -13,7 +13,13 @@ import { microsToDecimalString } from "#app/utils/money";
 import { verifyPassword } from "#app/utils/password.server";
 import { chunksOf, type FileStorage, getStorage, newStorageKey } from "#app/utils/storage.server";
 import { audit } from "./audit.server";
-import { getWalletBalance, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "./ledger.server";
+import {
+  getWalletBalance,
+  PLATFORM_ACCOUNTS,
+  redactTransferMetadata,
+  transfer,
+  walletAccountId,
+} from "./ledger.server";
 import { revokeAllGrants } from "./support-access.server";
 import { describeMovement } from "./wallet.server";
 
@@ -95,7 +101,14 @@ export async function getPrivacyOverview(userId: string) {
 // ---------------------------------------------------------------------------------------------
 // Export: request
 
-export type RequestExportResult = { ok: true; exportId: string } | { ok: false; reason: "pending" };
+/** Exports a member can ask for in any 24 hours: enough for a real need, not a way to load the server. */
+export const EXPORTS_PER_DAY = 3;
+
+export type RequestExportResult =
+  | { ok: true; exportId: string }
+  | { ok: false; reason: "pending" }
+  /** EXPORTS_PER_DAY already asked for in the last 24 hours; the next one is possible after retryAfterSeconds. */
+  | { ok: false; reason: "too_many"; limit: number; retryAfterSeconds: number };
 
 /**
  * Records a pending export (one at a time per member) and audits it. The caller queues the job
@@ -113,6 +126,18 @@ export async function requestExport(userId: string, ip: string | null): Promise<
     });
     const pending = await tx.dataExport.findFirst({ where: { userId, status: "pending" }, select: { id: true } });
     if (pending) return { ok: false as const, reason: "pending" as const };
+    // Counted from the member's own export rows (kept after their archive is gone), under the lock above.
+    const dayAgo = new Date(Date.now() - DAY_MS);
+    const recent = await tx.dataExport.findMany({
+      where: { userId, createdAt: { gt: dayAgo } },
+      select: { createdAt: true },
+      orderBy: { createdAt: "asc" },
+    });
+    if (recent.length >= EXPORTS_PER_DAY) {
+      const freesAt = recent[recent.length - EXPORTS_PER_DAY]!.createdAt.getTime() + DAY_MS;
+      const retryAfterSeconds = Math.max(1, Math.ceil((freesAt - Date.now()) / 1000));
+      return { ok: false as const, reason: "too_many" as const, limit: EXPORTS_PER_DAY, retryAfterSeconds };
+    }
     const row = await tx.dataExport.create({ data: { userId }, select: { id: true } });
     await audit(
       { actorId: userId, action: "data.export_requested", targetType: "data_export", targetId: row.id, ip },
@@ -846,12 +871,16 @@ export type DeleteAccountResult =
 
 const IN_FLIGHT_STATUSES = ["queued", "running"] as const;
 
+/** Ledger metadata keys that can hold a member's payment details (see redactTransferMetadata). */
+const LEDGER_PERSONAL_KEYS = ["reference", "senderNumber", "sender_number"];
+
 /**
  * Erases the member's personal data and closes the account. In one transaction: generations' content
  * (prompt, output, parameters, usage, errors) is wiped and they are marked deleted; support-access grants
  * are revoked; their files, every
  * other stored file, conversations, exports, sessions, verification and reset tokens, the password and
- * pending Google sign-ups are deleted; manual top-ups lose the sender number and reference; contact
+ * pending Google sign-ups are deleted; manual top-ups lose the sender number and reference (in their rows
+ * and in the metadata of the ledger transfers that credited them); contact
  * messages lose name, email, message and IP; dev-outbox copies of emails to the address and rate-limit
  * counters keyed by it go; the user row is anonymised (kept, so the wallet account, the ledger and the
  * payment records still point at a row: see the report/decision). After the commit: file bytes are
@@ -887,6 +916,9 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
         where: { userId },
         data: { senderNumber: "deleted", reference: "deleted", receiptFileId: null },
       });
+      // Credits written before the ledger kept ids only carry the payment reference (and maybe the sender
+      // number) in their metadata: removed with the rest. Amounts and the transfers themselves stay.
+      await redactTransferMetadata(walletAccountId(userId), LEDGER_PERSONAL_KEYS, tx);
       const files = await tx.$queryRaw<{ storageKey: string }[]>`
         DELETE FROM stored_files WHERE owner_id = ${userId} RETURNING storage_key AS "storageKey"`;
 

@@ -368,7 +368,7 @@ export async function completeGoogleOnboarding(
         select: { id: true },
       });
       logger.info("account.created", { userId: user.id, method: "google" });
-      await grantWelcomeCredit(user.id);
+      await grantWelcomeCredit(user.id, { ip: clientInfo.ip });
       resolution = { status: "user", userId: user.id };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;

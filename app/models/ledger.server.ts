@@ -151,6 +151,25 @@ export async function transfer(input: TransferInput): Promise<{ transferId: stri
   return { transferId: row!.transfer_id, replayed: row!.replayed };
 }
 
+/**
+ * Removes the given top-level metadata keys from every transfer that touched `accountId` (account
+ * deletion: payment references, sender numbers). The only change the ledger allows to a written transfer
+ * (prisma/sql/ledger.sql: ledger_transfers_guard); amounts, accounts, kinds and keys never change. Runs in
+ * the caller's transaction when one is given, so the redaction commits with the rest of the deletion.
+ */
+export async function redactTransferMetadata(
+  accountId: string,
+  keys: string[],
+  tx?: Prisma.TransactionClient,
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  const client = tx ?? prisma;
+  const [row] = await run(
+    client.$queryRaw<{ count: number }[]>`SELECT ledger_redact_metadata(${accountId}, ${keys}::text[]) AS count`,
+  );
+  return Number(row?.count ?? 0);
+}
+
 export type HoldInput = {
   key: string;
   userId: string;

@@ -24,10 +24,15 @@ import { discardFile, saveFile } from "#app/utils/storage.server";
 // Manual (mobile money / bank transfer) top-ups: a member's claim "I sent this amount with this
 // reference", checked by an admin who approves (credits the wallet from manual clearing) or rejects.
 //
+// Four eyes: no admin approves a top-up to their own wallet, and one crediting more than
+// TOPUP_SECOND_APPROVAL_ABOVE needs the approvals of two different admins for the same amount (the first
+// is recorded, "1 of 2 approvals", and credits nothing). Any admin's rejection ends a request.
+//
 // Approval is two steps, each safe to repeat:
-//   1. the decision: pending → approved in one conditional UPDATE (with its audit event, same
-//      transaction). Two admins, or a double click: exactly one UPDATE matches; the other sees
-//      "already decided". Approve and reject race the same way.
+//   1. the decision: under the request's row lock, the admin's approval is recorded and, once enough
+//      admins approved, pending → approved (with its audit event, same transaction). Two admins, or a
+//      double click, queue on the lock: the later one sees the earlier one's approval or decision.
+//      Approve and reject race the same way (a rejection only changes a still-pending row).
 //   2. the credit: ledger.transfer keyed "manual-topup:<id>" for the decided amount, then transferId
 //      is recorded. The key makes any retry credit nothing more, so if the process dies between the
 //      two steps, `creditApprovedTopUps` (run by the admin and member pages) finishes the job.
@@ -210,21 +215,39 @@ const adminSelect = {
   createdAt: true,
   method: { select: { id: true, name: true, accountNumber: true } },
   receiptFile: { select: { id: true, mediaType: true, size: true } },
+  approvals: {
+    select: { adminId: true, creditedAmount: true, note: true, createdAt: true },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+  },
 } satisfies Prisma.ManualTopUpSelect;
 
 type AdminRow = Prisma.ManualTopUpGetPayload<{ select: typeof adminSelect }>;
 type Person = { id: string; displayName: string; email: string };
 
-export type AdminTopUp = AdminRow & {
+export type AdminApproval = AdminRow["approvals"][number] & { admin: Person | null };
+
+export type AdminTopUp = Omit<AdminRow, "approvals"> & {
   member: Person | null;
   decidedBy: Person | null;
+  /** Who approved so far, oldest first (two for a credited top-up above the second-approval threshold). */
+  approvals: AdminApproval[];
+  /** How many admins must approve before it is credited (1 or 2), for the amount approved or claimed. */
+  approvalsRequired: 1 | 2;
   /** How many OTHER requests (any member, any status) carry the same normalised reference. */
   duplicates: number;
 };
 
 async function withPeopleAndDuplicates(rows: AdminRow[]): Promise<AdminTopUp[]> {
   if (rows.length === 0) return [];
-  const userIds = [...new Set(rows.flatMap((row) => [row.userId, row.decidedById].filter((id) => id !== null)))];
+  const userIds = [
+    ...new Set(
+      rows.flatMap((row) => [
+        row.userId,
+        ...(row.decidedById ? [row.decidedById] : []),
+        ...row.approvals.map((approval) => approval.adminId),
+      ]),
+    ),
+  ];
   const keys = [...new Set(rows.map((row) => row.referenceKey))];
   const [people, groups] = await Promise.all([
     prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, displayName: true, email: true } }),
@@ -240,6 +263,10 @@ async function withPeopleAndDuplicates(rows: AdminRow[]): Promise<AdminTopUp[]> 
     ...row,
     member: byId.get(row.userId) ?? null,
     decidedBy: row.decidedById ? (byId.get(row.decidedById) ?? null) : null,
+    approvals: row.approvals.map((approval) => ({ ...approval, admin: byId.get(approval.adminId) ?? null })),
+    approvalsRequired: approvalsRequiredFor(
+      row.approvals[0]?.creditedAmount ?? row.creditedAmount ?? row.claimedAmount,
+    ),
     duplicates: Math.max(0, (counts.get(row.referenceKey) ?? 1) - 1),
   }));
 }
@@ -289,12 +316,51 @@ export async function getTopUpForAdmin(id: string): Promise<AdminTopUpDetail | n
   return { ...detail!, sameReference };
 }
 
-/** What the queue's "done" banner says about a request just decided. */
-export function getDecisionSummary(id: string) {
-  return prisma.manualTopUp.findUnique({
+/** How many admins must approve a top-up crediting `amount`: two above TOPUP_SECOND_APPROVAL_ABOVE. */
+export function approvalsRequiredFor(amount: bigint): 1 | 2 {
+  return amount > env.topUp.secondApprovalAbove ? 2 : 1;
+}
+
+/**
+ * "1 of 2 approvals" (one admin approved, a second must), "Needs 2 approvals" (above the threshold, none
+ * yet), "2 of 2 approvals" (credited by two); null when one approval is all it takes or took.
+ */
+export function approvalsLabel(row: {
+  status: ManualTopUpStatus;
+  approvals: number | unknown[];
+  approvalsRequired: 1 | 2;
+}) {
+  const count = typeof row.approvals === "number" ? row.approvals : row.approvals.length;
+  if (row.approvalsRequired === 1 && count <= 1) return null;
+  if (count === 0) return row.status === "pending" ? `Needs ${row.approvalsRequired} approvals` : null;
+  return `${count} of ${Math.max(count, row.approvalsRequired)} approvals`;
+}
+
+/**
+ * What the queue's "done" banner says about a request just decided, and what the decision form checks
+ * against: the claimed amount and, once an admin approved, the amount they approved (the second must agree).
+ */
+export async function getDecisionSummary(id: string) {
+  const row = await prisma.manualTopUp.findUnique({
     where: { id },
-    select: { id: true, status: true, claimedAmount: true, creditedAmount: true, transferId: true },
+    select: {
+      id: true,
+      status: true,
+      claimedAmount: true,
+      creditedAmount: true,
+      transferId: true,
+      approvals: { select: { creditedAmount: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
+    },
   });
+  if (!row) return null;
+  const { approvals, ...rest } = row;
+  const agreedAmount = approvals[0]?.creditedAmount ?? null;
+  return {
+    ...rest,
+    agreedAmount,
+    approvals: approvals.length,
+    approvalsRequired: approvalsRequiredFor(agreedAmount ?? row.creditedAmount ?? row.claimedAmount),
+  };
 }
 
 /** The manual top-up a receipt belongs to (for the audit trail of a staff view). */
@@ -303,9 +369,46 @@ export async function findTopUpIdByReceipt(fileId: string): Promise<string | nul
   return row?.id ?? null;
 }
 
+/** Of these members, those whose account-wide support grant runs now (their receipts open for support). */
+export async function membersWithSupportGrant(userIds: string[], now = new Date()): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const grants = await prisma.supportGrant.findMany({
+    where: { userId: { in: userIds }, generationId: null, revokedAt: null, expiresAt: { gt: now } },
+    select: { userId: true },
+  });
+  return new Set(grants.map((grant) => grant.userId));
+}
+
+export type ReceiptAccess = { allowed: false } | { allowed: true; grantId: string | null };
+
+/**
+ * Least privilege for top-up receipts (a picture of someone's payment): admins, who decide top-ups, may
+ * open them; support only while the member's account-wide support grant runs (a grant for one generation
+ * does not cover receipts); nobody else. The owner's own access is checked by the caller.
+ */
+export async function staffReceiptAccess(
+  staff: { id: string; role: string },
+  file: { purpose: string; ownerId: string | null },
+  now = new Date(),
+): Promise<ReceiptAccess> {
+  if (file.purpose !== RECEIPT_PURPOSE || !file.ownerId) return { allowed: false };
+  if (staff.role === "admin") return { allowed: true, grantId: null };
+  if (staff.role !== "support") return { allowed: false };
+  const grant = await prisma.supportGrant.findFirst({
+    where: { userId: file.ownerId, generationId: null, revokedAt: null, expiresAt: { gt: now } },
+    select: { id: true },
+    orderBy: { expiresAt: "desc" },
+  });
+  return grant ? { allowed: true, grantId: grant.id } : { allowed: false };
+}
+
 export type DecisionFailure =
   | { ok: false; reason: "not_found" }
   | { ok: false; reason: "already_decided"; status: ManualTopUpStatus }
+  /** The admin asked to approve a top-up to their own wallet (refused whatever the amount; audited). */
+  | { ok: false; reason: "own_top_up" }
+  /** The admin already approved this top-up; a second, different admin must approve it. */
+  | { ok: false; reason: "already_approved" }
   | { ok: false; reason: "invalid"; field: "creditedAmount" | "note" | "reason"; error: string };
 
 export type ApproveInput = {
@@ -317,7 +420,16 @@ export type ApproveInput = {
   note?: string | null;
 };
 
-export type ApproveResult = { ok: true; topUp: ManualTopUp; credited: boolean } | DecisionFailure;
+export type ApproveResult =
+  | {
+      ok: true;
+      topUp: ManualTopUp;
+      credited: boolean;
+      /** Approvals recorded so far and how many are needed: 1 of 2 means it waits for a second admin. */
+      approvals: number;
+      approvalsRequired: 1 | 2;
+    }
+  | DecisionFailure;
 
 export const MAX_NOTE_LENGTH = 500;
 
@@ -330,6 +442,18 @@ export async function approveManualTopUp(input: ApproveInput): Promise<ApproveRe
   const row = await prisma.manualTopUp.findUnique({ where: { id: input.id } });
   if (!row) return { ok: false, reason: "not_found" };
   if (row.status !== "pending") return { ok: false, reason: "already_decided", status: row.status };
+  if (row.userId === input.actorId) {
+    await audit({
+      actorId: input.actorId,
+      action: "topup.approve_refused",
+      targetType: "manual_top_up",
+      targetId: row.id,
+      ip: input.ip,
+      after: { reason: "own_top_up", claimedAmount: decimal(row.claimedAmount), currency: env.WALLET_CURRENCY },
+    });
+    logger.warn("topup.manual.own_approval_refused", { topUpId: row.id, actorId: input.actorId });
+    return { ok: false, reason: "own_top_up" };
+  }
   const credited = input.creditedAmount ?? row.claimedAmount;
   const note = cleanNote(input.note);
   if (credited <= 0n) {
@@ -348,32 +472,79 @@ export async function approveManualTopUp(input: ApproveInput): Promise<ApproveRe
       error: `The credited amount can be at most ${formatMoney(env.topUp.max, env.WALLET_CURRENCY)}`,
     };
   }
-  if (credited !== row.claimedAmount && !note) {
-    return {
-      ok: false,
-      reason: "invalid",
-      field: "note",
-      error: "Explain why the credited amount differs from the claimed one (the member will see this note)",
-    };
-  }
   if (note && note.length > MAX_NOTE_LENGTH) {
     return { ok: false, reason: "invalid", field: "note", error: `At most ${MAX_NOTE_LENGTH} characters` };
   }
 
   const decidedAt = new Date();
-  const decided = await prisma.$transaction(async (tx) => {
-    // The decision itself: only a still-pending request matches, so concurrent deciders get one winner.
-    const { count } = await tx.manualTopUp.updateMany({
-      where: { id: row.id, status: "pending" },
+  type Step = DecisionFailure | { ok: true; approvals: number; approvalsRequired: 1 | 2 };
+  const step = await prisma.$transaction(async (tx): Promise<Step> => {
+    // Deciders of one request queue here: each sees the approvals and the decision of those before it.
+    const [locked] = await tx.$queryRaw<{ status: ManualTopUpStatus }[]>`
+      SELECT status FROM manual_top_ups WHERE id = ${row.id} FOR UPDATE`;
+    if (!locked) return { ok: false, reason: "not_found" };
+    if (locked.status !== "pending") return { ok: false, reason: "already_decided", status: locked.status };
+    const earlier = await tx.manualTopUpApproval.findMany({
+      where: { topUpId: row.id },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    if (earlier.some((approval) => approval.adminId === input.actorId))
+      return { ok: false, reason: "already_approved" };
+    const agreed = earlier[0]?.creditedAmount ?? null;
+    if (agreed !== null && credited !== agreed) {
+      return { ok: false, reason: "invalid", field: "creditedAmount", error: secondApprovalMismatch(agreed) };
+    }
+    // A note explains a changed amount to the member; the first approver's note covers the second.
+    const memberNote = note ?? earlier.find((approval) => approval.note)?.note ?? null;
+    if (credited !== row.claimedAmount && !memberNote) {
+      return {
+        ok: false,
+        reason: "invalid",
+        field: "note",
+        error: "Explain why the credited amount differs from the claimed one (the member will see this note)",
+      };
+    }
+    const approvalsRequired = approvalsRequiredFor(credited);
+    await tx.manualTopUpApproval.create({
+      data: { topUpId: row.id, adminId: input.actorId, creditedAmount: credited, note },
+    });
+    const approvals = earlier.length + 1;
+    const approvedBy = [...earlier.map((approval) => approval.adminId), input.actorId];
+    const before = { status: "pending", claimedAmount: decimal(row.claimedAmount), currency: env.WALLET_CURRENCY };
+    if (approvals < approvalsRequired) {
+      await audit(
+        {
+          actorId: input.actorId,
+          action: "topup.approve_first",
+          targetType: "manual_top_up",
+          targetId: row.id,
+          ip: input.ip,
+          before,
+          after: {
+            status: "pending",
+            approvals,
+            approvalsRequired,
+            claimedAmount: decimal(row.claimedAmount),
+            creditedAmount: decimal(credited),
+            currency: env.WALLET_CURRENCY,
+            note,
+            memberId: row.userId,
+          },
+        },
+        tx,
+      );
+      return { ok: true, approvals, approvalsRequired };
+    }
+    await tx.manualTopUp.update({
+      where: { id: row.id },
       data: {
         status: "approved",
         creditedAmount: credited,
-        decisionNote: note,
+        decisionNote: memberNote,
         decidedById: input.actorId,
         decidedAt,
       },
     });
-    if (count === 0) return null;
     await audit(
       {
         actorId: input.actorId,
@@ -381,29 +552,43 @@ export async function approveManualTopUp(input: ApproveInput): Promise<ApproveRe
         targetType: "manual_top_up",
         targetId: row.id,
         ip: input.ip,
-        before: { status: "pending", claimedAmount: decimal(row.claimedAmount), currency: env.WALLET_CURRENCY },
+        before,
         after: {
           status: "approved",
           claimedAmount: decimal(row.claimedAmount),
           creditedAmount: decimal(credited),
           currency: env.WALLET_CURRENCY,
-          note,
+          note: memberNote,
           memberId: row.userId,
           transferKey: transferKeyFor(row.id),
+          approvedBy,
         },
       },
       tx,
     );
-    return true;
+    return { ok: true, approvals, approvalsRequired };
   });
-  if (!decided) {
-    const now = await prisma.manualTopUp.findUnique({ where: { id: row.id }, select: { status: true } });
-    return { ok: false, reason: "already_decided", status: now?.status ?? "approved" };
+  if (!step.ok) return step;
+  if (step.approvals < step.approvalsRequired) {
+    logger.info("topup.manual.first_approval", { topUpId: row.id, actorId: input.actorId, userId: row.userId });
+    const topUp = await prisma.manualTopUp.findUniqueOrThrow({ where: { id: row.id } });
+    return { ok: true, topUp, credited: false, approvals: step.approvals, approvalsRequired: step.approvalsRequired };
   }
   logger.info("topup.manual.approved", { topUpId: row.id, actorId: input.actorId, userId: row.userId });
   const credit = await creditApprovedTopUp(row.id);
   const topUp = await prisma.manualTopUp.findUniqueOrThrow({ where: { id: row.id } });
-  return { ok: true, topUp, credited: credit.credited };
+  return {
+    ok: true,
+    topUp,
+    credited: credit.credited,
+    approvals: step.approvals,
+    approvalsRequired: step.approvalsRequired,
+  };
+}
+
+/** Why a second approval for another amount than the first one's is refused. */
+export function secondApprovalMismatch(agreed: bigint): string {
+  return `The first approval credits ${formatMoney(agreed, env.WALLET_CURRENCY)}. Approve that amount, or reject the request.`;
 }
 
 /**
@@ -424,7 +609,9 @@ export async function creditApprovedTopUp(id: string): Promise<{ credited: boole
         { accountId: PLATFORM_ACCOUNTS.manualClearing, amount: -row.creditedAmount },
         { accountId: walletAccountId(row.userId), amount: row.creditedAmount },
       ],
-      metadata: { manualTopUpId: row.id, methodId: row.methodId, reference: row.referenceKey },
+      // Ids only: the payment reference and sender number stay in manual_top_ups, which account deletion
+      // scrubs; the append-only ledger must not keep them.
+      metadata: { manualTopUpId: row.id, methodId: row.methodId },
     });
     const { count } = await prisma.manualTopUp.updateMany({
       where: { id: row.id, transferId: null },

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { createElement } from "react";
 import { Prisma } from "@prisma/client";
 import type { EChartsOption } from "echarts";
@@ -11,6 +12,7 @@ import { prisma, sql } from "#app/utils/db.server";
 import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
+import { consumeRateLimit } from "#app/utils/rate-limit.server";
 import { formatMoney, microsToDecimalString } from "#app/utils/money";
 
 // A member's view of their wallet: statement, CSV export, spend by day and by model, low-balance alert.
@@ -424,24 +426,134 @@ export function renderChartSvg(option: EChartsOption, width: number, height: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// Welcome credit
+// Welcome credit: once per person, not per sign-up (docs/decisions/0020-four-eyes-and-welcome-credit.md)
+
+/** How long a credited mailbox's keyed hash is kept (after the account is deleted too), then purged. */
+export const WELCOME_CLAIM_RETENTION_DAYS = 730;
+/** The window of the per-IP cap (WELCOME_CREDITS_PER_IP_PER_DAY). */
+export const WELCOME_IP_WINDOW_SECONDS = 24 * 60 * 60;
+const GMAIL_DOMAINS = new Set(["gmail.com", "googlemail.com"]);
 
 /**
- * WELCOME_CREDIT from the promotions account, once per member (keyed by their id), when their address is
- * first confirmed: enough to try the models. Zero (the default) turns it off.
+ * The mailbox an address delivers to, for the once-per-person check: lower case; a "+tag" after the
+ * local part is dropped for every domain (most providers deliver "name+tag" to "name"); for Gmail, dots in
+ * the local part are dropped too and googlemail.com is gmail.com. Elsewhere dots are kept ("a.b" and "ab"
+ * are different mailboxes at most providers).
  */
-export async function grantWelcomeCredit(userId: string): Promise<boolean> {
-  if (env.welcomeCredit <= 0n) return false;
-  const wallet = await ensureWallet(userId);
-  const { replayed } = await transfer({
-    key: `welcome:${userId}`,
-    kind: "grant",
-    description: "Welcome credit",
-    postings: [
-      { accountId: PLATFORM_ACCOUNTS.promotions, amount: -env.welcomeCredit },
-      { accountId: wallet, amount: env.welcomeCredit },
-    ],
-    metadata: { source: "welcome" },
+export function canonicalMailbox(email: string): string {
+  const address = email.trim().toLowerCase();
+  const at = address.lastIndexOf("@");
+  if (at <= 0) return address;
+  let local = address.slice(0, at);
+  let domain = address.slice(at + 1);
+  const plus = local.indexOf("+");
+  if (plus > 0) local = local.slice(0, plus);
+  if (GMAIL_DOMAINS.has(domain)) {
+    local = local.replaceAll(".", "");
+    domain = "gmail.com";
+  }
+  return `${local}@${domain}`;
+}
+
+/** HMAC-SHA256 of the canonical mailbox under a key derived from APP_SECRET for this one use. */
+function mailboxHash(email: string): string {
+  const key = createHmac("sha256", env.APP_SECRET).update("welcome-credit-mailbox").digest();
+  return createHmac("sha256", key).update(canonicalMailbox(email)).digest("hex");
+}
+
+/** Where a sign-up came from, for the per-IP cap: an IPv4 address, or an IPv6 address's /64 network. */
+export function ipBucket(ip: string | null | undefined): string {
+  const address = (ip ?? "").trim().toLowerCase();
+  if (!address) return "unknown";
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(":")) return address;
+  const [head = "", tail] = address.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups =
+    tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, "") || "0")
+    .join(":")}::/64`;
+}
+
+export type WelcomeCreditOutcome =
+  /** Credited now. */
+  | "granted"
+  /** This member already got it (the call was repeated). */
+  | "replayed"
+  /** No welcome credit is offered (WELCOME_CREDIT=0). */
+  | "off"
+  /** This mailbox got one before (another or a deleted account, a +tag, Gmail dots). */
+  | "mailbox_used"
+  /** WELCOME_CREDITS_PER_IP_PER_DAY reached for this IP address (or /64). */
+  | "ip_cap"
+  /** Something failed (logged); the member's verification goes on without the credit. */
+  | "error";
+
+/**
+ * WELCOME_CREDIT from the promotions account when a member's address is first confirmed: once per
+ * member (ledger key), once per mailbox (keyed hash kept WELCOME_CLAIM_RETENTION_DAYS, through account
+ * deletion), and at most WELCOME_CREDITS_PER_IP_PER_DAY per IP address. The mailbox is claimed before the
+ * credit: a crash in between loses this member's welcome credit rather than ever paying one twice.
+ * Never throws: the verification that calls it must succeed either way.
+ */
+export async function grantWelcomeCredit(
+  userId: string,
+  { ip = null }: { ip?: string | null } = {},
+): Promise<WelcomeCreditOutcome> {
+  if (env.welcomeCredit <= 0n) return "off";
+  const key = `welcome:${userId}`;
+  try {
+    if (await prisma.ledgerTransfer.findUnique({ where: { idempotencyKey: key }, select: { id: true } })) {
+      return "replayed";
+    }
+    const user = await prisma.user.findUnique({ where: { id: userId }, select: { email: true } });
+    if (!user) return "error";
+    const hash = mailboxHash(user.email);
+    const claimed = await prisma.$executeRaw`
+      INSERT INTO welcome_credit_claims (mailbox_hash) VALUES (${hash}) ON CONFLICT DO NOTHING`;
+    if (claimed === 0) {
+      logger.info("wallet.welcome_credit_refused", { userId, reason: "mailbox_used" });
+      return "mailbox_used";
+    }
+    const cap = await consumeRateLimit(`welcome:ip:${ipBucket(ip)}`, {
+      limit: env.WELCOME_CREDITS_PER_IP_PER_DAY,
+      windowSeconds: WELCOME_IP_WINDOW_SECONDS,
+    });
+    if (!cap.allowed) {
+      // Not credited, so not claimed: this mailbox was not paid.
+      await prisma.welcomeCreditClaim.deleteMany({ where: { mailboxHash: hash } });
+      logger.info("wallet.welcome_credit_refused", { userId, reason: "ip_cap" });
+      return "ip_cap";
+    }
+    const wallet = await ensureWallet(userId);
+    const { replayed } = await transfer({
+      key,
+      kind: "grant",
+      description: "Welcome credit",
+      postings: [
+        { accountId: PLATFORM_ACCOUNTS.promotions, amount: -env.welcomeCredit },
+        { accountId: wallet, amount: env.welcomeCredit },
+      ],
+      metadata: { source: "welcome" },
+    });
+    return replayed ? "replayed" : "granted";
+  } catch (error) {
+    logger.error("wallet.welcome_credit_failed", {
+      userId,
+      errorName: error instanceof Error ? error.name : "unknown",
+    });
+    return "error";
+  }
+}
+
+/** Retention: mailbox hashes older than WELCOME_CLAIM_RETENTION_DAYS are deleted (run by the clean-up job). */
+export async function purgeWelcomeClaims(now = new Date()): Promise<number> {
+  const { count } = await prisma.welcomeCreditClaim.deleteMany({
+    where: { grantedAt: { lt: new Date(now.getTime() - WELCOME_CLAIM_RETENTION_DAYS * DAY_MS) } },
   });
-  return !replayed;
+  return count;
 }

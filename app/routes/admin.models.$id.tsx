@@ -10,7 +10,7 @@ import { listCatalogForAdmin, updateCatalogModel } from "#app/models/catalog.ser
 import { requireRole } from "#app/utils/auth.server";
 import { describePrice } from "#app/utils/catalog";
 import { env } from "#app/utils/env.server";
-import { microsToDecimalString, parseAmount } from "#app/utils/money";
+import { microsToDecimalString, parseAmount, parseDecimal } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit model — Admin — AI Wallet" }];
@@ -71,12 +71,19 @@ function editSchema(currency: string) {
       .optional()
       .transform((text, ctx) => {
         if (!text) return 0;
-        if (!/^\d{1,4}(\.\d{1,2})?$/.test(text)) {
-          ctx.addIssue({ code: "custom", message: "A percentage like 15 or 12.5" });
+        // Basis points: the percentage with two decimals, by the same strict parser as every amount.
+        const parsed = parseDecimal(text, {
+          scale: 2,
+          maxDecimals: 2,
+          maxWholeDigits: 4,
+          example: "15 or 12.5",
+          noun: "percentage",
+        });
+        if (!parsed.ok) {
+          ctx.addIssue({ code: "custom", message: `Markup: ${parsed.error}` });
           return z.NEVER;
         }
-        const [whole, fraction = ""] = text.split(".");
-        return Number(whole) * 100 + Number(fraction.padEnd(2, "0"));
+        return Number(parsed.value);
       }),
   });
 }

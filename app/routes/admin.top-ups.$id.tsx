@@ -3,18 +3,20 @@ import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { useId, type TextareaHTMLAttributes } from "react";
+import { Fragment, useId, type TextareaHTMLAttributes } from "react";
 import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, Field, FormMessage, SubmitButton, type ListOfErrors } from "#app/components/forms";
 import {
   type AdminTopUp,
+  approvalsLabel,
   approveManualTopUp,
   type DecisionFailure,
   getDecisionSummary,
   getTopUpForAdmin,
   MAX_NOTE_LENGTH,
   rejectManualTopUp,
+  staffReceiptAccess,
 } from "#app/models/manual-topups.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
@@ -26,7 +28,8 @@ export const meta: MetaFunction = () => [{ title: "Manual top-up — Admin — A
 
 // Shared by the browser (instant feedback) and the server; the model checks the same rules again.
 // Values from server modules reach the browser through the loader (a .server import is empty there).
-function approveSchema(currency: string, claimed: bigint, maxNote: number) {
+// `agreed`: the amount a first admin approved (a second approval of that amount needs no new note).
+function approveSchema(currency: string, claimed: bigint, agreed: bigint | null, maxNote: number) {
   return z
     .object({
       intent: z.literal("approve"),
@@ -40,7 +43,7 @@ function approveSchema(currency: string, claimed: bigint, maxNote: number) {
       }),
       note: z.string().trim().max(maxNote, `At most ${maxNote} characters`).optional(),
     })
-    .refine((value) => value.creditedAmount === claimed || Boolean(value.note), {
+    .refine((value) => value.creditedAmount === claimed || value.creditedAmount === agreed || Boolean(value.note), {
       path: ["note"],
       message: "Explain why the credited amount differs from the claimed one (the member will see this note)",
     });
@@ -80,25 +83,61 @@ function present(row: AdminTopUp) {
     decidedAt: row.decidedAt?.toISOString() ?? null,
     decidedBy: row.decidedBy?.displayName ?? null,
     decisionNote: row.decisionNote,
+    approvalsLabel: approvalsLabel(row),
+    approvals: row.approvals.map((approval) => ({
+      adminName: approval.admin?.displayName ?? "(former admin)",
+      at: approval.createdAt.toISOString(),
+      amount: formatMoney(approval.creditedAmount, currency),
+      note: approval.note,
+    })),
   };
+}
+
+/** Why this admin is not offered the approve form (null: they may approve). */
+function approveBlockedFor(userId: string, topUp: AdminTopUp): string | null {
+  if (topUp.userId === userId) return "This top-up is to your own wallet: another admin must approve it.";
+  if (topUp.approvals.some((approval) => approval.adminId === userId)) {
+    return "You already approved this top-up. A second admin must approve it before it is credited.";
+  }
+  return null;
 }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const user = await requireRole(request, ["admin", "support"]);
   const topUp = await getTopUpForAdmin(params.id ?? "");
   if (!topUp) throw new Response("Not Found", { status: 404 });
+  const canDecide = user.role === "admin" && topUp.status === "pending";
+  const approveBlocked = canDecide ? approveBlockedFor(user.id, topUp) : null;
+  const agreed = topUp.approvals[0]?.creditedAmount ?? null;
   return {
-    canDecide: user.role === "admin",
+    canDecide,
+    canApprove: canDecide && approveBlocked === null,
+    approveBlocked,
     currency: env.WALLET_CURRENCY,
     maxNoteLength: MAX_NOTE_LENGTH,
     claimedMicros: topUp.claimedAmount.toString(),
     claimedDecimal: microsToDecimalString(topUp.claimedAmount),
-    topUp: present(topUp),
+    agreedMicros: agreed === null ? null : agreed.toString(),
+    approveDefault: microsToDecimalString(agreed ?? topUp.claimedAmount),
+    approveStep:
+      topUp.approvalsRequired === 2 ? (topUp.approvals.length === 0 ? ("first" as const) : ("second" as const)) : null,
+    topUp: await withReceiptAccess(user, topUp),
     sameReference: topUp.sameReference.map(present),
   };
 }
 
+/** Support sees the receipt only while the member allows it (see staffReceiptAccess); admins always do. */
+async function withReceiptAccess(user: { id: string; role: string }, topUp: AdminTopUp) {
+  const row = present(topUp);
+  if (!topUp.receiptFile) return { ...row, receiptHidden: false };
+  const access = await staffReceiptAccess(user, { purpose: "receipt", ownerId: topUp.userId });
+  return access.allowed ? { ...row, receiptHidden: false } : { ...row, receipt: null, receiptHidden: true };
+}
+
 const STATUS_WORD = { pending: "pending", approved: "approved", rejected: "rejected" } as const;
+
+const OWN_TOP_UP = "You cannot approve a top-up to your own wallet. Another admin must.";
+const ALREADY_APPROVED = "You already approved this top-up. A second admin must approve it before it is credited.";
 
 function alreadyDecided(failure: Extract<DecisionFailure, { reason: "already_decided" }>) {
   return `This request was already ${STATUS_WORD[failure.status]}. Nothing changed.`;
@@ -117,7 +156,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
   if (formData.get("intent") === "approve") {
     const submission = parseWithZod(formData, {
-      schema: approveSchema(env.WALLET_CURRENCY, topUp.claimedAmount, MAX_NOTE_LENGTH),
+      schema: approveSchema(env.WALLET_CURRENCY, topUp.claimedAmount, topUp.agreedAmount, MAX_NOTE_LENGTH),
     });
     if (submission.status !== "success") {
       return data({ intent: "approve" as const, result: submission.reply() }, { status: 400 });
@@ -131,12 +170,17 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     });
     if (outcome.ok) throw redirect(`/admin/top-ups?done=${encodeURIComponent(id)}`);
     if (outcome.reason === "not_found") throw new Response("Not Found", { status: 404 });
-    if (outcome.reason === "already_decided") {
+    if (outcome.reason === "already_decided" || outcome.reason === "already_approved") {
+      const message = outcome.reason === "already_decided" ? alreadyDecided(outcome) : ALREADY_APPROVED;
+      return data({ intent: "approve" as const, result: submission.reply({ formErrors: [message] }) }, { status: 409 });
+    }
+    if (outcome.reason === "own_top_up") {
       return data(
-        { intent: "approve" as const, result: submission.reply({ formErrors: [alreadyDecided(outcome)] }) },
-        { status: 409 },
+        { intent: "approve" as const, result: submission.reply({ formErrors: [OWN_TOP_UP] }) },
+        { status: 403 },
       );
     }
+    if (outcome.reason !== "invalid") throw new Response("Bad Request", { status: 400 });
     return data(
       { intent: "approve" as const, result: submission.reply({ fieldErrors: { [outcome.field]: [outcome.error] } }) },
       { status: 400 },
@@ -157,6 +201,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
         { status: 409 },
       );
     }
+    if (outcome.reason !== "invalid") throw new Response("Bad Request", { status: 400 });
     return data(
       { intent: "reject" as const, result: submission.reply({ fieldErrors: { [outcome.field]: [outcome.error] } }) },
       { status: 400 },
@@ -207,23 +252,32 @@ function TextareaField({
 function DecisionForms({
   currency,
   claimedMicros,
-  claimedDecimal,
+  agreedMicros,
+  approveDefault,
   claimedLabel,
   maxNoteLength,
+  approveBlocked,
+  approveStep,
 }: {
   currency: string;
   claimedMicros: string;
-  claimedDecimal: string;
+  agreedMicros: string | null;
+  approveDefault: string;
   claimedLabel: string;
   maxNoteLength: number;
+  /** Why this admin cannot approve (their own top-up, or they approved already); null: they can. */
+  approveBlocked: string | null;
+  /** What this approval does when it is one of two ("first" or "second"); null: it credits alone. */
+  approveStep: "first" | "second" | null;
 }) {
   const actionData = useActionData<typeof action>();
+  const agreed = agreedMicros === null ? null : BigInt(agreedMicros);
   const [approveForm, approveFields] = useForm({
     id: "approve",
     lastResult: actionData?.intent === "approve" ? actionData.result : undefined,
-    defaultValue: { creditedAmount: claimedDecimal },
+    defaultValue: { creditedAmount: approveDefault },
     onValidate: ({ formData }) =>
-      parseWithZod(formData, { schema: approveSchema(currency, BigInt(claimedMicros), maxNoteLength) }),
+      parseWithZod(formData, { schema: approveSchema(currency, BigInt(claimedMicros), agreed, maxNoteLength) }),
     shouldValidate: "onBlur",
     shouldRevalidate: "onInput",
   });
@@ -236,29 +290,52 @@ function DecisionForms({
   });
   return (
     <div className="grid gap-4 sm:grid-cols-2">
-      <Form method="post" className="space-y-4 card" {...getFormProps(approveForm)}>
-        <h2 className="text-lg font-semibold">Approve</h2>
-        <FormMessage id={approveForm.errorId} errors={approveForm.errors} />
-        <Field
-          label={`Amount to credit (${currency})`}
-          hint={`The member claimed ${claimedLabel}. Change it only if you received a different amount.`}
-          errors={approveFields.creditedAmount.errors}
-          inputProps={{
-            ...getInputProps(approveFields.creditedAmount, { type: "text" }),
-            inputMode: "decimal",
-            autoComplete: "off",
-          }}
-        />
-        <TextareaField
-          label="Note to the member"
-          hint="Required when the amount differs from the claimed one."
-          errors={approveFields.note.errors}
-          textareaProps={getTextareaProps(approveFields.note)}
-        />
-        <SubmitButton name="intent" value="approve" className="btn-primary min-h-12 w-full" pendingText="Approving…">
-          Approve and credit
-        </SubmitButton>
-      </Form>
+      {approveBlocked ? (
+        <section aria-labelledby="approve-heading" className="space-y-2 card">
+          <h2 id="approve-heading" className="text-lg font-semibold">
+            Approve
+          </h2>
+          {actionData?.intent === "approve" ? (
+            <FormMessage id={approveForm.errorId} errors={approveForm.errors} />
+          ) : null}
+          <p className="text-sm">{approveBlocked}</p>
+        </section>
+      ) : (
+        <Form method="post" className="space-y-4 card" {...getFormProps(approveForm)}>
+          <h2 className="text-lg font-semibold">Approve</h2>
+          <FormMessage id={approveForm.errorId} errors={approveForm.errors} />
+          {approveStep ? (
+            <p className="text-sm">
+              {approveStep === "first"
+                ? "Two admins must approve this amount. Yours is the first: nothing is credited until a second admin approves the same amount."
+                : "Another admin approved this top-up. Yours is the second approval: it credits the member."}
+            </p>
+          ) : null}
+          <Field
+            label={`Amount to credit (${currency})`}
+            hint={
+              approveStep === "second"
+                ? "The amount the first admin approved. A different amount is refused: reject the request instead."
+                : `The member claimed ${claimedLabel}. Change it only if you received a different amount.`
+            }
+            errors={approveFields.creditedAmount.errors}
+            inputProps={{
+              ...getInputProps(approveFields.creditedAmount, { type: "text" }),
+              inputMode: "decimal",
+              autoComplete: "off",
+            }}
+          />
+          <TextareaField
+            label="Note to the member"
+            hint="Required when the amount differs from the claimed one."
+            errors={approveFields.note.errors}
+            textareaProps={getTextareaProps(approveFields.note)}
+          />
+          <SubmitButton name="intent" value="approve" className="btn-primary min-h-12 w-full" pendingText="Approving…">
+            {approveStep === "first" ? "Approve (1 of 2)" : "Approve and credit"}
+          </SubmitButton>
+        </Form>
+      )}
       <Form method="post" className="space-y-4 card" {...getFormProps(rejectForm)}>
         <h2 className="text-lg font-semibold">Reject</h2>
         <FormMessage id={rejectForm.errorId} errors={rejectForm.errors} />
@@ -285,8 +362,18 @@ const STATUS_STYLE = {
 type Row = ReturnType<typeof present>;
 
 export default function AdminTopUp() {
-  const { canDecide, currency, maxNoteLength, claimedMicros, claimedDecimal, topUp, sameReference } =
-    useLoaderData<typeof loader>();
+  const {
+    canDecide,
+    approveBlocked,
+    approveStep,
+    currency,
+    maxNoteLength,
+    claimedMicros,
+    agreedMicros,
+    approveDefault,
+    topUp,
+    sameReference,
+  } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const decidedMessage =
     topUp.status !== "pending" && actionData && actionData.result.error?.[""] ? actionData.result.error[""] : null;
@@ -309,6 +396,11 @@ export default function AdminTopUp() {
         >
           {topUp.creditPending ? "approved, credit pending" : topUp.status}
         </span>
+        {topUp.approvalsLabel ? (
+          <span className="inline-block rounded-full bg-sky-100 px-3 py-1 text-sm font-semibold text-sky-900 dark:bg-sky-900 dark:text-sky-100">
+            {topUp.approvalsLabel}
+          </span>
+        ) : null}
       </div>
       {decidedMessage ? <FormMessage errors={decidedMessage} /> : null}
 
@@ -352,6 +444,20 @@ export default function AdminTopUp() {
               <dd className="font-semibold">{topUp.credited}</dd>
             </>
           ) : null}
+          {topUp.approvalsLabel
+            ? topUp.approvals.map((approval, index) => (
+                <Fragment key={approval.at}>
+                  <dt className="text-zinc-600 dark:text-zinc-400">{`Approval ${index + 1}`}</dt>
+                  <dd>
+                    {approval.amount} by {approval.adminName},{" "}
+                    <time dateTime={approval.at}>{formatDateTime(approval.at)}</time>
+                    {approval.note && approval.note !== topUp.decisionNote ? (
+                      <span className="block text-zinc-600 dark:text-zinc-400">{approval.note}</span>
+                    ) : null}
+                  </dd>
+                </Fragment>
+              ))
+            : null}
           {topUp.decidedAt ? (
             <>
               <dt className="text-zinc-600 dark:text-zinc-400">Decided</dt>
@@ -393,6 +499,11 @@ export default function AdminTopUp() {
               Every view of a receipt by staff is recorded in the audit log.
             </p>
           </>
+        ) : topUp.receiptHidden ? (
+          <p className="text-sm">
+            The member attached a receipt. Support can open it only while the member allows support access to their
+            account.
+          </p>
         ) : (
           <p className="text-sm">The member did not attach a receipt.</p>
         )}
@@ -403,9 +514,12 @@ export default function AdminTopUp() {
           <DecisionForms
             currency={currency}
             claimedMicros={claimedMicros}
-            claimedDecimal={claimedDecimal}
+            agreedMicros={agreedMicros}
+            approveDefault={approveDefault}
             claimedLabel={topUp.claimed}
             maxNoteLength={maxNoteLength}
+            approveBlocked={approveBlocked}
+            approveStep={approveStep}
           />
         ) : (
           <p className="card text-sm">Support can view requests; only an admin can approve or reject them.</p>

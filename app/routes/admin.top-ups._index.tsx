@@ -2,7 +2,13 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { FormMessage } from "#app/components/forms";
-import { type AdminTopUp, getDecisionSummary, listQueue } from "#app/models/manual-topups.server";
+import {
+  type AdminTopUp,
+  approvalsLabel,
+  getDecisionSummary,
+  listQueue,
+  membersWithSupportGrant,
+} from "#app/models/manual-topups.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { formatMoney } from "#app/utils/money";
@@ -26,10 +32,14 @@ function present(row: AdminTopUp) {
     duplicates: row.duplicates,
     receiptUrl: row.receiptFile ? `/files/${row.receiptFile.id}` : null,
     receiptKind: row.receiptFile ? (row.receiptFile.mediaType === "application/pdf" ? "PDF" : "image") : null,
+    /** A receipt is attached but this viewer (support without the member's grant) cannot open it. */
+    receiptHidden: false,
     createdAt: row.createdAt.toISOString(),
     decidedAt: row.decidedAt?.toISOString() ?? null,
     decidedBy: row.decidedBy?.displayName ?? null,
     decisionNote: row.decisionNote,
+    approvalsLabel: approvalsLabel(row),
+    approvedBy: row.approvals.map((approval) => approval.admin?.displayName ?? "(former admin)"),
   };
 }
 
@@ -39,17 +49,27 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const doneId = new URL(request.url).searchParams.get("done");
   const done = doneId ? await getDecisionSummary(doneId) : null;
   const currency = env.WALLET_CURRENCY;
+  // Support opens a receipt only while its member allows support access to their account.
+  const rows = [...queue.pending, ...queue.decided];
+  const granted = user.role === "admin" ? null : await membersWithSupportGrant(rows.map((row) => row.userId));
+  const shown = (row: AdminTopUp) => {
+    const item = present(row);
+    return granted && !granted.has(row.userId)
+      ? { ...item, receiptUrl: null, receiptHidden: item.receiptUrl !== null }
+      : item;
+  };
   return {
     canDecide: user.role === "admin",
-    pending: queue.pending.map(present),
+    pending: queue.pending.map(shown),
     pendingCount: queue.pendingCount,
-    decided: queue.decided.map(present),
+    decided: queue.decided.map(shown),
     done: done
       ? {
           id: done.id,
           status: done.status,
-          amount: formatMoney(done.creditedAmount ?? done.claimedAmount, currency),
+          amount: formatMoney(done.creditedAmount ?? done.agreedAmount ?? done.claimedAmount, currency),
           credited: Boolean(done.transferId),
+          approvalsLabel: approvalsLabel(done),
         }
       : null,
   };
@@ -95,6 +115,11 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
         </div>
         <div className="flex flex-wrap gap-1">
           <StatusBadge status={row.status} creditPending={row.creditPending} />
+          {row.approvalsLabel ? (
+            <span className="inline-block rounded-full bg-sky-100 px-2.5 py-0.5 text-xs font-semibold text-sky-900 dark:bg-sky-900 dark:text-sky-100">
+              {row.approvalsLabel}
+            </span>
+          ) : null}
           <DuplicateBadge count={row.duplicates} />
         </div>
       </div>
@@ -109,6 +134,12 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
         <dd className="font-mono">{row.senderNumber}</dd>
         <dt className="text-zinc-600 dark:text-zinc-400">Reference</dt>
         <dd className="font-mono break-all">{row.reference}</dd>
+        {row.approvedBy.length > 0 && row.status !== "approved" ? (
+          <>
+            <dt className="text-zinc-600 dark:text-zinc-400">Approved by</dt>
+            <dd>{row.approvedBy.join(", ")}</dd>
+          </>
+        ) : null}
         {row.credited ? (
           <>
             <dt className="text-zinc-600 dark:text-zinc-400">Credited</dt>
@@ -130,6 +161,8 @@ function QueueCard({ row, canDecide }: { row: Row; canDecide: boolean }) {
             <a className="link" href={row.receiptUrl} target="_blank" rel="noreferrer">
               Open receipt ({row.receiptKind})
             </a>
+          ) : row.receiptHidden ? (
+            "attached (opens only with the member's permission)"
           ) : (
             "none attached"
           )}
@@ -167,7 +200,9 @@ export default function AdminTopUps() {
                 : `Approved. The credit of ${done.amount} did not complete yet; it is retried when this page loads.`
               : done.status === "rejected"
                 ? "Rejected. The member gets an email with the reason."
-                : "Saved.",
+                : done.approvalsLabel
+                  ? `Approved: ${done.approvalsLabel}. Nothing is credited until a second admin approves ${done.amount}.`
+                  : "Saved.",
           ]}
         />
       ) : null}

@@ -1,15 +1,14 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { audit } from "#app/models/audit.server";
-import { findTopUpIdByReceipt, RECEIPT_PURPOSE } from "#app/models/manual-topups.server";
+import { findTopUpIdByReceipt, staffReceiptAccess } from "#app/models/manual-topups.server";
 import { requireUser } from "#app/utils/auth.server";
 import { storedFileResponse } from "#app/utils/file-response.server";
 import { clientIp } from "#app/utils/request.server";
 import { getStoredFile } from "#app/utils/storage.server";
 
-// Serves a stored file to its owner. Admins and support may also open receipts of manual top-ups
-// (to check a payment); each such view is written to the audit log. Anyone else gets the same 404
-// as for a file that does not exist.
-const STAFF_READABLE_PURPOSES = new Set([RECEIPT_PURPOSE]);
+// Serves a stored file to its owner. Receipts of manual top-ups also open for admins (who decide
+// top-ups) and for support while the member's account-wide grant runs; each such view is written to the
+// audit log. Anyone else gets the same 404 as for a file that does not exist.
 
 const notFound = () => new Response("Not Found", { status: 404 });
 
@@ -21,8 +20,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   if (!file) throw notFound();
 
   const isOwner = file.ownerId !== null && file.ownerId === user.id;
-  const isStaff = (user.role === "admin" || user.role === "support") && STAFF_READABLE_PURPOSES.has(file.purpose);
-  if (!isOwner && !isStaff) throw notFound();
+  const staff = isOwner ? null : await staffReceiptAccess(user, file);
+  if (!isOwner && !staff?.allowed) throw notFound();
 
   return storedFileResponse(request, file, async () => {
     if (isOwner) return;
@@ -33,7 +32,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       targetType: "stored_file",
       targetId: file.id,
       ip: clientIp(context),
-      after: { purpose: file.purpose, ownerId: file.ownerId, manualTopUpId },
+      after: {
+        purpose: file.purpose,
+        ownerId: file.ownerId,
+        manualTopUpId,
+        ...(staff?.allowed && staff.grantId ? { grantId: staff.grantId } : {}),
+      },
     });
   });
 }

@@ -123,7 +123,11 @@ export default function Pricing() {
             <strong>Top up your wallet</strong> in {page.currency}, from {page.topUp.min} to {page.topUp.max} at a time
             {ways.length > 0 ? <> ({ways.join(", ")})</> : null}.
             {page.welcomeCredit ? (
-              <> New members get {page.welcomeCredit} of free credit once they confirm their email address.</>
+              <>
+                {" "}
+                New members get {page.welcomeCredit} of free credit once they confirm their email address (once per
+                person).
+              </>
             ) : null}
           </li>
           <li>

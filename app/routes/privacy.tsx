@@ -5,7 +5,8 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { RESET_MINUTES } from "#app/models/account.server";
 import { listCatalog } from "#app/models/catalog.server";
 import { CONTACT_LIMITS } from "#app/models/contact.server";
-import { EXPORT_TTL_DAYS } from "#app/models/data-rights.server";
+import { EXPORT_TTL_DAYS, EXPORTS_PER_DAY } from "#app/models/data-rights.server";
+import { WELCOME_CLAIM_RETENTION_DAYS, WELCOME_IP_WINDOW_SECONDS } from "#app/models/wallet.server";
 import { GOOGLE_SIGNUP_MINUTES, googleStateCookie } from "#app/models/google.server";
 import { SESSION_DAYS } from "#app/models/session.server";
 import { VERIFICATION_MINUTES } from "#app/models/verification.server";
@@ -42,6 +43,9 @@ export async function loader() {
     verificationMinutes: VERIFICATION_MINUTES,
     resetMinutes: RESET_MINUTES,
     exportDays: EXPORT_TTL_DAYS,
+    exportsPerDay: EXPORTS_PER_DAY,
+    welcomeClaimDays: WELCOME_CLAIM_RETENTION_DAYS,
+    welcomeIpHours: WELCOME_IP_WINDOW_SECONDS / 3600,
     contactRetentionDays: env.CONTACT_RETENTION_DAYS,
     longestRateWindowMinutes,
     googleEnabled: env.googleEnabled,
@@ -108,7 +112,8 @@ export default function Privacy() {
             <strong>Wallet:</strong> every movement of money (top-ups, charges, refunds) as an entry that is never
             edited. {facts.cardPayments ? "For card top-ups, the payment's Stripe reference and amount. " : ""}For
             mobile-money or bank top-ups, the number you paid from, the transaction reference and the receipt image if
-            you add one.
+            you add one. Admins check these to approve the top-up (each view of a receipt is logged); support staff can
+            open a receipt only while you let support see your whole history.
           </li>
           <li>
             <strong>Sessions:</strong> for each device you sign in on, a hash of the session token, the IP address, the
@@ -222,6 +227,14 @@ export default function Privacy() {
             been answered.
           </li>
           <li>
+            If you received a welcome credit, we keep a keyed hash of your email address (HMAC-SHA256 with a secret only
+            our server holds), not the address itself, so that one mailbox gets the welcome credit only once. The hash
+            is computed on the address in lower case, without a &ldquo;+tag&rdquo;, and for Gmail without dots. It is
+            kept for {facts.welcomeClaimDays} days after the credit, also after you delete your account, and is then
+            deleted by the clean-up job. How many welcome credits were given to sign-ups from one IP address is counted
+            for {facts.welcomeIpHours} hours, then deleted.
+          </li>
+          <li>
             Wallet entries and top-up records are kept: money records are never edited or removed. The security log
             (staff actions, and for your account sign-ins from new devices, password and email changes and signed-out
             devices, with the IP address and a device name such as &ldquo;Firefox on Android&rdquo;) is kept too, with
@@ -272,9 +285,11 @@ export default function Privacy() {
             <Link className="link" to="/settings/privacy">
               Settings → Privacy &amp; data
             </Link>
-            . The download link works for {facts.exportDays} days, then the archive is deleted. Deleting your account
-            removes your profile, password, sessions, generations and files; wallet and payment records are kept,
-            attached to an anonymous account, and any remaining balance is forfeited.
+            . You can ask for {facts.exportsPerDay} exports a day. The download link works for {facts.exportDays} days,
+            then the archive is deleted. Deleting your account removes your profile, password, sessions, generations and
+            files; wallet and payment records are kept, attached to an anonymous account, and any remaining balance is
+            forfeited. Mobile-money and bank top-ups keep their amounts and dates only: the number you paid from, the
+            transaction reference and the receipt image are removed, from the wallet&apos;s ledger too.
           </li>
           <li>
             For anything else, including questions about this policy,{" "}

@@ -22,6 +22,7 @@ import { enqueueExport } from "#app/jobs/exports.server";
 import {
   deleteAccount,
   EXPORT_MAX_FILE_BYTES,
+  EXPORTS_PER_DAY,
   EXPORT_TTL_DAYS,
   getPrivacyOverview,
   markExportFailed,
@@ -103,6 +104,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     generations: overview.generations,
     files: overview.files,
     exportDays: EXPORT_TTL_DAYS,
+    exportsPerDay: EXPORTS_PER_DAY,
     exportMaxSize:
       EXPORT_MAX_FILE_BYTES >= 1024 ** 3
         ? `about ${Math.round(EXPORT_MAX_FILE_BYTES / 1024 ** 3)} GB`
@@ -150,6 +152,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (submission.status !== "success")
       return data({ export: "That request was not understood.", delete: null, support: null }, { status: 400 });
     const result = await requestExport(user.id, ip);
+    if (!result.ok && result.reason === "too_many") {
+      const hours = Math.ceil(result.retryAfterSeconds / 3600);
+      return data(
+        {
+          export: `You can ask for ${result.limit} exports a day. Try again in ${hours === 1 ? "about 1 hour" : `about ${hours} hours`}.`,
+          delete: null,
+          support: null,
+        },
+        { status: 429, headers: { "Retry-After": String(result.retryAfterSeconds) } },
+      );
+    }
     if (!result.ok) {
       return data(
         {
@@ -289,7 +302,7 @@ export default function PrivacySettings() {
             </SubmitButton>
           </Form>
           <p className="text-xs text-zinc-600 dark:text-zinc-400">
-            {`One export holds up to ${loaderData.exportMaxSize} of files; if yours are more, contact us.`}
+            {`One export holds up to ${loaderData.exportMaxSize} of files; if yours are more, contact us. You can ask for ${loaderData.exportsPerDay} exports a day.`}
           </p>
         </div>
       </section>

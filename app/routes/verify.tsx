@@ -75,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!limit.allowed) {
     return data(submission.reply({ formErrors: [retryMessage(limit.retryAfterSeconds)] }), { status: 429 });
   }
-  const result = await confirmWithCode(pending.email, "signup", submission.value.code);
+  const result = await confirmWithCode(pending.email, "signup", submission.value.code, clientIp(context));
   if (!result.ok) {
     const message =
       result.reason === "taken"

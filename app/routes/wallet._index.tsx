@@ -34,7 +34,7 @@ import {
 } from "#app/models/wallet.server";
 import { requireUser, requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
-import { formatMoney, MICROS_PER_UNIT, microsToDecimalString, parseAmount } from "#app/utils/money";
+import { formatMoney, MICROS_PER_UNIT, microsToDecimalString, parseAmount, parseInteger } from "#app/utils/money";
 
 export const meta: MetaFunction = () => [{ title: "Wallet · AI Wallet" }];
 
@@ -127,10 +127,11 @@ function signedMoney(micros: bigint, currency: string) {
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
-  const requested = Number.parseInt(new URL(request.url).searchParams.get("page") ?? "1", 10);
+  const pageParam = parseInteger(new URL(request.url).searchParams.get("page") ?? "1", { min: 1, max: 1_000_000 });
+  const requested = pageParam.ok ? pageParam.value : 1;
   const [balance, statement, byDay, byModel, alert] = await Promise.all([
     getWalletBalance(user.id),
-    getStatement(user.id, { page: Number.isFinite(requested) ? requested : 1, pageSize: STATEMENT_PAGE_SIZE }),
+    getStatement(user.id, { page: requested, pageSize: STATEMENT_PAGE_SIZE }),
     getSpendByDay(user.id, SPEND_DAYS),
     getSpendByModel(user.id, SPEND_DAYS),
     getLowBalanceSettings(user.id),

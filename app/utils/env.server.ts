@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { parseAmount } from "./money";
+import { parseAmount, parseInteger } from "./money";
 
-function micros(text: string, currency: string): bigint {
-  const parsed = parseAmount(text, currency);
+function micros(text: string, currency: string, options: { allowZero?: boolean } = {}): bigint {
+  const parsed = parseAmount(text, currency, options);
   return parsed.ok ? parsed.micros : 0n;
 }
 
@@ -24,6 +24,20 @@ const optionalString = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+/** A whole number in [min, max] read by the one strict parser (no "0x10", "1e3", "2.5"); empty: the default. */
+function integer(min: number, max: number, fallback: number) {
+  return optionalString.transform((text, ctx) => {
+    if (text === undefined) return fallback;
+    const parsed = parseInteger(text, { min, max });
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: "custom", message: parsed.error });
+    return z.NEVER;
+  });
+}
+
+/** Development and tests only: production must set its own APP_SECRET (refused there). */
+const DEVELOPMENT_APP_SECRET = "development-only-app-secret-do-not-use-in-production";
+
 const boolean = z
   .enum(["true", "false", "1", "0", "on", "off", ""])
   .optional()
@@ -32,7 +46,7 @@ const boolean = z
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: integer(0, 65535, 3000),
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DATABASE_URL: optionalString,
     TRUST_PROXY: boolean,
@@ -62,8 +76,20 @@ const schema = z
     TOPUP_MIN: z.string().trim().default("1"),
     TOPUP_MAX: z.string().trim().default("500"),
     TOPUP_PRESETS: z.string().trim().default("5,10,20,50"),
+    /** A manual top-up crediting more than this (units of WALLET_CURRENCY) needs two different admins. */
+    TOPUP_SECOND_APPROVAL_ABOVE: z.string().trim().default("100"),
     /** Credit for each new member once their address is confirmed (0 = none). */
     WELCOME_CREDIT: z.string().trim().default("0"),
+    /** Most welcome credits granted to sign-ups confirmed from one IP address (IPv6: one /64) per 24 hours. */
+    WELCOME_CREDITS_PER_IP_PER_DAY: integer(0, 1_000_000, 3),
+    /**
+     * Server secret for keyed hashes (HMAC-SHA256), e.g. of a mailbox that received the welcome credit. At
+     * least 32 characters; required in production when WELCOME_CREDIT is on. Changing it forgets which
+     * mailboxes were credited.
+     */
+    APP_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters (a long random value)").optional(),
+    ),
     /** Local folder for stored files (receipts, generation inputs and outputs). */
     STORAGE_DIR: z.string().trim().default(".data/files"),
     /** S3-compatible storage (AWS S3, Cloudflare R2, MinIO) for stored files instead of STORAGE_DIR. */
@@ -106,9 +132,9 @@ const schema = z
       .optional()
       .transform((value) => !(value === "off" || value === "false" || value === "0")),
     /** Pause between the demo's streamed words, in ms. */
-    DEMO_WORD_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(40),
+    DEMO_WORD_DELAY_MS: integer(0, 5_000, 40),
     /** How long the demo pretends to render a video, in ms. */
-    DEMO_VIDEO_READY_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(4_000),
+    DEMO_VIDEO_READY_AFTER_MS: integer(0, 600_000, 4_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     ANTHROPIC_API_KEY: optionalString,
@@ -139,19 +165,27 @@ const schema = z
         }
       }),
     /** Longest a provider call may take before it is abandoned and refunded, in seconds. */
-    GENERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(300),
+    GENERATION_TIMEOUT_SECONDS: integer(1, 3_600, 300),
     /** Contact messages (handled or not) are deleted this many days after they arrive. */
-    CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
+    CONTACT_RETENTION_DAYS: integer(1, 3_650, 365),
     /**
      * Largest data-export archive, in bytes; a bigger export fails and stores nothing. At most 2 GiB − 1:
      * the archive is a classic ZIP (fflate writes no ZIP64) and data_exports.size is a 32-bit integer.
      */
-    EXPORT_MAX_BYTES: z.coerce.number().int().min(1_048_576).max(2_147_483_647).default(2_147_483_647),
+    EXPORT_MAX_BYTES: integer(1_048_576, 2_147_483_647, 2_147_483_647),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
     for (const key of ["DATABASE_URL", "APP_URL", "RESEND_API_KEY"] as const) {
       if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required in production" });
+    }
+    // The welcome credit's once-per-mailbox check is the secret's only use so far.
+    if (!env.APP_SECRET && env.WELCOME_CREDIT !== "0") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APP_SECRET"],
+        message: "is required in production when WELCOME_CREDIT is set",
+      });
     }
   })
   .superRefine((env, ctx) => {
@@ -168,6 +202,10 @@ const schema = z
     if (!max.ok) ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: max.error });
     if (min.ok && max.ok && min.micros > max.micros) {
       ctx.addIssue({ code: "custom", path: ["TOPUP_MAX"], message: "must be at least TOPUP_MIN" });
+    }
+    const secondApproval = parseAmount(env.TOPUP_SECOND_APPROVAL_ABOVE, env.WALLET_CURRENCY, { allowZero: true });
+    if (!secondApproval.ok) {
+      ctx.addIssue({ code: "custom", path: ["TOPUP_SECOND_APPROVAL_ABOVE"], message: secondApproval.error });
     }
     if (env.WELCOME_CREDIT !== "0") {
       const welcome = parseAmount(env.WELCOME_CREDIT, env.WALLET_CURRENCY);
@@ -209,6 +247,7 @@ const schema = z
     ...env,
     APP_URL: (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     isProduction: env.NODE_ENV === "production",
+    APP_SECRET: env.APP_SECRET ?? DEVELOPMENT_APP_SECRET,
     googleEnabled: Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET),
     stripeEnabled: Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET),
     welcomeCredit: env.WELCOME_CREDIT === "0" ? 0n : micros(env.WELCOME_CREDIT, env.WALLET_CURRENCY),
@@ -218,6 +257,7 @@ const schema = z
       presets: env.TOPUP_PRESETS.split(",")
         .filter(Boolean)
         .map((preset) => micros(preset, env.WALLET_CURRENCY)),
+      secondApprovalAbove: micros(env.TOPUP_SECOND_APPROVAL_ABOVE, env.WALLET_CURRENCY, { allowZero: true }),
     },
   }));
 

@@ -7,8 +7,21 @@ CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgs
 BEGIN
   RAISE EXCEPTION 'ledger: % rows are append-only', TG_TABLE_NAME USING ERRCODE = 'P0001';
 END $$;
+-- The one change a written transfer allows: ledger_redact_metadata (below) removing personal details from
+-- its metadata when a member's account is deleted. Only inside that function (a transaction-local flag),
+-- only metadata, and only removing top-level keys: amounts, accounts, kinds and keys never change.
+CREATE OR REPLACE FUNCTION ledger_transfers_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND current_setting('ledger.redact', true) = 'on'
+    AND to_jsonb(NEW) - 'metadata' = to_jsonb(OLD) - 'metadata'
+    AND NEW.metadata = OLD.metadata - ARRAY(
+      SELECT k FROM jsonb_object_keys(OLD.metadata) k WHERE NOT NEW.metadata ? k) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'ledger: % rows are append-only', TG_TABLE_NAME USING ERRCODE = 'P0001';
+END $$;
 CREATE OR REPLACE TRIGGER ledger_transfers_append_only BEFORE UPDATE OR DELETE ON "ledger_transfers"
-  FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+  FOR EACH ROW EXECUTE FUNCTION ledger_transfers_guard();
 CREATE OR REPLACE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON "ledger_entries"
   FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 
@@ -257,5 +270,21 @@ BEGIN
     PERFORM ledger_void_hold(v_id);
     v_count := v_count + 1;
   END LOOP;
+  RETURN v_count;
+END $$;
+
+-- Removes the top-level keys p_keys from the metadata of every transfer that moved money in or out of
+-- p_account (account deletion: payment references and sender numbers). Returns how many were changed.
+CREATE OR REPLACE FUNCTION ledger_redact_metadata(p_account text, p_keys text[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_count integer;
+BEGIN
+  PERFORM set_config('ledger.redact', 'on', true);
+  UPDATE ledger_transfers t SET metadata = t.metadata - p_keys
+  WHERE t.metadata ?| p_keys
+    AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transfer_id = t.id AND e.account_id = p_account);
+  GET DIAGNOSTICS v_count = ROW_COUNT;
+  PERFORM set_config('ledger.redact', 'off', true);
   RETURN v_count;
 END $$;

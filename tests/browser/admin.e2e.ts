@@ -4,7 +4,8 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 // The admin console in a real browser against the production server, at desktop and phone sizes: the
 // overview with its revenue charts, the ledger explorer (invariant check, an account, a transfer), the
 // support-access page, and a price change on a model that the next generation is charged by, with its
-// audit-log entry. A member who types /admin gets the 404 page.
+// audit-log entry; a large manual top-up approved by two admins (four eyes), and an admin's own top-up
+// they cannot approve. A member who types /admin gets the 404 page.
 vi.hoisted(() => {
   // The server inherits this process's environment: demo replies arrive without a delay per word.
   process.env.DEMO_WORD_DELAY_MS = "0";
@@ -14,6 +15,9 @@ vi.hoisted(() => {
 import { getCatalogEntry } from "#app/models/catalog.server";
 import { submitContactMessage } from "#app/models/contact.server";
 import { prepareText, streamText } from "#app/models/generation.server";
+import { getWalletBalance } from "#app/models/ledger.server";
+import { requestManualTopUp } from "#app/models/manual-topups.server";
+import { addMethod } from "#app/models/payment-methods.server";
 import { formatMoney } from "#app/utils/money";
 import { estimateInputTokens, estimateText, priceOf, type Usage } from "#app/utils/pricing";
 import { prisma } from "#app/utils/db.server";
@@ -35,11 +39,14 @@ const suite = browserSuite(VIEWPORTS);
 
 type User = Awaited<ReturnType<typeof createUser>>;
 let admin: User;
+/** The second pair of eyes for large manual top-ups. */
+let secondAdmin: User;
 /** A member with a funded wallet and one settled chat answer: the charts and the ledger have something. */
 let member: User;
 
 beforeAll(async () => {
   admin = await createUser({ role: "admin", displayName: "Ada Admin" });
+  secondAdmin = await createUser({ role: "admin", displayName: "Bo Admin" });
   member = await createUser({ displayName: "Mira Member" });
   await fundWallet(member.id, 3_000_000n);
   const prepared = await prepareText({
@@ -265,6 +272,64 @@ describe.each(VIEWPORTS)("admin console at $name size ($width×$height)", (viewp
       );
     expect(mail?.body.text).toContain("Yes: choose Orange Money under Wallet");
     await checkPage(page, "admin-contact-replied", viewport);
+  });
+
+  it("a large manual top-up needs two admins; nobody approves their own", async () => {
+    const method = await addMethod(
+      {
+        name: `MTN MoMo ${viewport.name}`,
+        instructions: "Send to the number below.",
+        accountNumber: "+237 670 00 00 09",
+      },
+      { actorId: null, via: "cli" },
+    );
+    const request = async (userId: string, amount: bigint, reference: string) => {
+      const result = await requestManualTopUp({
+        userId,
+        methodId: method.id,
+        amount,
+        senderNumber: "+237 677 00 11 22",
+        reference: `${reference}-${viewport.name}-${process.pid}`,
+      });
+      if (!result.ok) throw new Error(result.error);
+      return result.topUp;
+    };
+    const large = await request(member.id, 150_000_000n, "FOUR-EYES");
+    const own = await request(admin.id, 20_000_000n, "OWN");
+    const before = (await getWalletBalance(member.id)).balance;
+
+    // The first admin approves: "1 of 2 approvals", nothing credited yet.
+    await signInAs(page, url(), admin.email, TEST_PASSWORD, `/admin/top-ups/${large.id}`);
+    await page.getByText("Two admins must approve this amount.", { exact: false }).waitFor();
+    await page.getByRole("button", { name: "Approve (1 of 2)" }).click();
+    await page.waitForURL(`${url()}/admin/top-ups?done=${large.id}`);
+    await page
+      .getByText("Approved: 1 of 2 approvals. Nothing is credited until a second admin approves $150.00.")
+      .waitFor();
+    const card = page.getByRole("listitem").filter({ has: page.getByText("FOUR-EYES", { exact: false }) });
+    await card.getByText("1 of 2 approvals", { exact: true }).waitFor();
+    await card.getByText("Ada Admin", { exact: true }).waitFor();
+    await checkPage(page, "admin-topups-first-approval", viewport);
+    expect((await getWalletBalance(member.id)).balance).toBe(before);
+
+    // The same admin cannot be the second pair of eyes, nor approve their own top-up.
+    await page.goto(`${url()}/admin/top-ups/${large.id}`);
+    await page.getByText("You already approved this top-up.", { exact: false }).waitFor();
+    expect(await page.getByRole("button", { name: /^Approve/ }).count()).toBe(0);
+    await page.goto(`${url()}/admin/top-ups/${own.id}`);
+    await page.getByText("This top-up is to your own wallet: another admin must approve it.").waitFor();
+    expect(await page.getByRole("button", { name: /^Approve/ }).count()).toBe(0);
+    await checkPage(page, "admin-topup-own", viewport);
+
+    // A second admin approves the same amount: credited once.
+    await page.context().clearCookies();
+    await signInAs(page, url(), secondAdmin.email, TEST_PASSWORD, `/admin/top-ups/${large.id}`);
+    await page.getByText("Another admin approved this top-up.", { exact: false }).waitFor();
+    await page.getByRole("button", { name: "Approve and credit" }).click();
+    await page.waitForURL(`${url()}/admin/top-ups?done=${large.id}`);
+    await page.getByText("Approved: $150.00 credited to the member’s wallet. The member gets an email.").waitFor();
+    expect((await getWalletBalance(member.id)).balance).toBe(before + 150_000_000n);
+    expect(await prisma.manualTopUpApproval.count({ where: { topUpId: large.id } })).toBe(2);
   });
 
   it("shows a member the 404 page at /admin", async () => {

@@ -20,6 +20,7 @@ import {
   transferKeyFor,
 } from "#app/models/manual-topups.server";
 import { addMethod, findMethod, listEnabledMethods, setMethodEnabled } from "#app/models/payment-methods.server";
+import { grantSupportAccess } from "#app/models/support-access.server";
 import { action as adminAction, loader as adminLoader } from "#app/routes/admin.top-ups.$id";
 import { loader as queueLoader } from "#app/routes/admin.top-ups._index";
 import { loader as fileLoader } from "#app/routes/files.$id";
@@ -362,11 +363,13 @@ describe("member: asking for a manual top-up", () => {
     ["0", /more than zero/],
     ["-5", /positive/],
     ["10.123", /at most 2 decimals/],
-    ["ten", /Enter a number/],
+    ["ten", /Enter an amount, like 10 or 10\.50 \(digits, with a dot for decimals\)/],
     ["", /Enter the amount/],
     ["0.50", /from \$1\.00 to \$500\.00/],
     ["100000", /from \$1\.00 to \$500\.00/],
-    ["99999999999999", /from \$1\.00 to \$500\.00/],
+    ["99999999999999", /too large/],
+    ["1,5", /^Use a dot for decimals, e\.g\. 1\.5$/],
+    ["1e3", /Enter an amount/],
   ])("refuses the amount %j and changes nothing", async (amount, message) => {
     const method = await createMethod();
     const owner = await member();
@@ -730,7 +733,7 @@ describe("admin: the queue and decisions", () => {
     expect(await prisma.auditEvent.count({ where: { targetId: row.id } })).toBe(0);
   });
 
-  it("support can view the queue, the request and its receipt (audited) but not decide (403)", async () => {
+  it("support can view the queue and the request, the receipt only with the member's grant (audited), but not decide (403)", async () => {
     const method = await createMethod();
     const owner = await member();
     const support = await member({ role: "support" });
@@ -743,12 +746,17 @@ describe("admin: the queue and decisions", () => {
     expect(detail.status).toBe(200);
     expect(detail.data).toMatchObject({ canDecide: false, topUp: { id: row.id } });
 
-    const file = await call(
-      fileLoader,
-      getRequest(`/files/${row.receiptFileId}`, support),
-      { id: row.receiptFileId! },
-      context("192.0.2.44"),
-    );
+    const openReceipt = () =>
+      call(
+        fileLoader,
+        getRequest(`/files/${row.receiptFileId}`, support),
+        { id: row.receiptFileId! },
+        context("192.0.2.44"),
+      );
+    expect((await openReceipt()).status).toBe(404);
+    const grant = await grantSupportAccess(owner.id, { wholeHistory: true, duration: "1h" });
+    if (!grant.ok) throw new Error("grant failed");
+    const file = await openReceipt();
     expect(file.status).toBe(200);
     expect(file.headers.get("content-type")).toBe("image/jpeg");
     const views = await prisma.auditEvent.findMany({ where: { action: "receipt.view", targetId: row.receiptFileId } });
@@ -757,7 +765,7 @@ describe("admin: the queue and decisions", () => {
         actorId: support.id,
         targetType: "stored_file",
         ip: "192.0.2.44",
-        after: { purpose: "receipt", ownerId: owner.id, manualTopUpId: row.id },
+        after: { purpose: "receipt", ownerId: owner.id, manualTopUpId: row.id, grantId: grant.grant.id },
       }),
     ]);
 

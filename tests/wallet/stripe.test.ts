@@ -206,9 +206,11 @@ describe("top-up page", () => {
 
   it.each([
     ["0", "The amount must be more than zero"],
-    ["-5", "The amount must be positive"],
+    ["-5", "The amount must be positive, like 10 or 10.50"],
     ["10.555", "Use at most 2 decimals"],
-    ["ten", "Enter a number, like 10 or 10.50"],
+    ["ten", "Enter an amount, like 10 or 10.50 (digits, with a dot for decimals)"],
+    ["1,5", "Use a dot for decimals, e.g. 1.5"],
+    ["0x10", "Enter an amount, like 10 or 10.50 (digits, with a dot for decimals)"],
     ["0.50", "The smallest top-up is $1.00"],
     ["500.01", "The largest top-up is $500.00"],
     ["", "Choose an amount or type one"],

@@ -432,9 +432,9 @@ describe("low-balance alert", () => {
     expect((await loadWallet(cookie)).alert).toEqual({ threshold: "2.5", label: "$2.50", below: false });
 
     for (const [input, message] of [
-      ["abc", "Enter a number, like 10 or 10.50"],
+      ["abc", "Enter an amount, like 10 or 10.50 (digits, with a dot for decimals)"],
       ["1.234", "Use at most 2 decimals"],
-      ["-5", "The amount must be positive"],
+      ["-5", "The amount must be positive, like 10 or 10.50"],
       ["0", "The amount must be more than zero"],
       ["2000000", "That is more than any alert needs: use a smaller amount"],
     ] as const) {
@@ -482,7 +482,7 @@ describe("npm run wallet:grant", () => {
       ],
     });
     expect(validateGrant({ email: "a@b.co", amount: "-1", reason: "why" }, "USD")).toMatchObject({
-      errors: ['--amount: The amount must be positive (got "-1")'],
+      errors: ['--amount: The amount must be positive, like 10 or 10.50 (got "-1")'],
     });
     expect(validateGrant({ email: "a@b.co", amount: "100001", reason: "why" }, "USD")).toMatchObject({
       errors: ["--amount: at most $100,000.00 per grant"],
@@ -553,7 +553,9 @@ describe("npm run wallet:grant", () => {
       /^Credited \$5\.00 to .* \(transfer .+\)\.\nNew balance: \$5\.00 available, \$0\.00 held\.$/,
     );
     expect(await run(["--email", user.email, "--amount", "zero", "--reason", "Demo"])).toBe(1);
-    expect(err.at(-1)).toBe('error: --amount: Enter a number, like 10 or 10.50 (got "zero")');
+    expect(err.at(-1)).toBe(
+      'error: --amount: Enter an amount, like 10 or 10.50 (digits, with a dot for decimals) (got "zero")',
+    );
     expect(await run(["--emial", user.email])).toBe(2);
     expect(err.at(-1)).toContain("Usage: npm run wallet:grant");
     expect(await run(["--help"])).toBe(0);
