@@ -5,6 +5,7 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import compression from "compression";
 import serveStatic from "serve-static";
 import { isForbiddenCrossOrigin } from "../app/utils/origin.server";
+import { compileTrust, forwardedClient, type TrustProxy } from "../app/utils/proxy-trust.server";
 
 // The HTTP side of the app on node:http, without Express (ADR 0011): security headers, the cross-origin
 // guard, static files for paths that name a file, then Remix through a small Node ↔ fetch adapter.
@@ -16,8 +17,8 @@ export type ListenerOptions = {
   /** Folder with `build/` (immutable, hashed names) and the other public files. */
   publicDir: string;
   appOrigin: string;
-  /** Behind a reverse proxy: the client's address, scheme and host come from its X-Forwarded-* headers. */
-  trustProxy: boolean;
+  /** The proxies whose X-Forwarded-* entries are believed (docs/decisions/0013-proxy-trust.md). */
+  trustProxy: TrustProxy;
   /** Adds Strict-Transport-Security. */
   production: boolean;
   onCrossOriginRefused?: (request: { method: string; path: string }) => void;
@@ -38,6 +39,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   const compress = compression() as unknown as Middleware;
   const buildFiles = serveStatic(path.join(options.publicDir, "build"), { immutable: true, maxAge: "1y" });
   const publicFiles = serveStatic(options.publicDir, { maxAge: "1h" });
+  const trust = compileTrust(options.trustProxy);
   const fail = (res: ServerResponse, error: unknown) => {
     options.onError?.(error);
     if (res.headersSent) {
@@ -71,9 +73,10 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     compress(req, res, (error) => {
       if (error) return fail(res, error);
       const app = () => {
+        const client = forwardedClient(req, trust);
         let request: Request;
         try {
-          request = toFetchRequest(req, res, options.trustProxy);
+          request = toFetchRequest(req, res, client);
         } catch {
           // A Host, target or method that makes no URL or Request (`Host: a b`, `TRACE`): the client's fault.
           res.statusCode = 400;
@@ -81,7 +84,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
           res.end("Bad Request");
           return;
         }
-        const context: AppLoadContext = { clientIp: clientIp(req, options.trustProxy) };
+        const context: AppLoadContext = { clientIp: client.ip };
         options
           .handle(request, context)
           .then((response) => sendFetchResponse(res, response))
@@ -129,21 +132,16 @@ function header(req: IncomingMessage, name: string): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
-/** With a trusted proxy, the left-most X-Forwarded-* value: the one the first proxy was given. */
-function forwarded(req: IncomingMessage, name: string) {
-  return header(req, name)?.split(",")[0]?.trim() || null;
-}
-
-function clientIp(req: IncomingMessage, trustProxy: boolean) {
-  return (trustProxy ? forwarded(req, "x-forwarded-for") : null) ?? req.socket.remoteAddress ?? "unknown";
-}
-
 /** The fetch `Request` Remix expects: full URL, every header, the body as a stream, and a signal that
  * aborts when the client goes away before its answer is complete. */
-export function toFetchRequest(req: IncomingMessage, res: ServerResponse, trustProxy: boolean): Request {
+export function toFetchRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  forwarded: { protocol: string | null; host: string | null } = { protocol: null, host: null },
+): Request {
   const encrypted = "encrypted" in req.socket && Boolean(req.socket.encrypted);
-  const protocol = (trustProxy ? forwarded(req, "x-forwarded-proto") : null) ?? (encrypted ? "https" : "http");
-  const host = (trustProxy ? forwarded(req, "x-forwarded-host") : null) ?? header(req, "host") ?? "localhost";
+  const protocol = forwarded.protocol ?? (encrypted ? "https" : "http");
+  const host = forwarded.host ?? header(req, "host") ?? "localhost";
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);

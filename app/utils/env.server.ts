@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAmount } from "./money";
+import { parseTrustProxy } from "./proxy-trust.server";
 
 function micros(text: string, currency: string): bigint {
   const parsed = parseAmount(text, currency);
@@ -24,18 +25,27 @@ const optionalString = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
-const boolean = z
-  .enum(["true", "false", "1", "0", "on", "off", ""])
-  .optional()
-  .transform((value) => value === "true" || value === "1" || value === "on");
-
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DATABASE_URL: optionalString,
-    TRUST_PROXY: boolean,
+    /**
+     * Proxies in front of the app whose X-Forwarded-For/-Proto/-Host entries are believed: a hop count
+     * ("1": one load balancer) or a comma list of addresses, CIDR ranges and the names loopback, linklocal,
+     * uniquelocal. Empty/false: none (clients connect directly). "true" is refused: it trusted the
+     * left-most X-Forwarded-For, which the client writes (docs/decisions/0013-proxy-trust.md).
+     */
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const parsed = parseTrustProxy(text);
+        if (parsed.ok) return parsed.value;
+        ctx.addIssue({ code: "custom", message: parsed.error });
+        return z.NEVER;
+      }),
     /** Run pg-boss workers (hold expiry, retention) in this process; turn off on web-only instances. */
     BACKGROUND_JOBS: z
       .enum(["on", "off", "true", "false", "1", "0", ""])

@@ -126,27 +126,6 @@ describe("the request the app is handed", () => {
     expect((await fetch(`${base}/login`)).status).toBe(200);
   });
 
-  it("believes X-Forwarded-* only behind a trusted proxy", async () => {
-    const forwardedHeaders = {
-      "x-forwarded-for": "203.0.113.7, 10.0.0.2",
-      "x-forwarded-proto": "https",
-      "x-forwarded-host": "wallet.example",
-    };
-    const direct = recorder();
-    const untrusted = await serve(direct.handle);
-    await (await fetch(`${untrusted.base}/login`, { headers: forwardedHeaders })).text();
-    expect(direct.seen[0]!.url).toBe(`http://127.0.0.1:${untrusted.port}/login`);
-    expect(String(direct.seen[0]!.clientIp)).toMatch(/127\.0\.0\.1$/);
-    server!.closeAllConnections();
-    await new Promise((resolve) => server!.close(resolve));
-
-    const proxied = recorder();
-    const trusted = await serve(proxied.handle, { trustProxy: true });
-    await (await fetch(`${trusted.base}/login`, { headers: forwardedHeaders })).text();
-    expect(proxied.seen[0]!.url).toBe("https://wallet.example/login");
-    expect(proxied.seen[0]!.clientIp).toBe("203.0.113.7");
-  });
-
   it("cancels the body of an answer that is ready only after the client went away", async () => {
     const [cancelSeen, cancelled] = signal();
     const [requestArrived, arrived] = signal();
@@ -182,6 +161,80 @@ describe("the request the app is handed", () => {
     await new Promise((resolve) => response.once("data", resolve));
     response.destroy();
     await Promise.all([abortSeen, cancelSeen]);
+  });
+});
+
+describe("the client's address, scheme and host behind proxies", () => {
+  // The client writes the left-most entries; each proxy appends what it saw on its right.
+  const spoofed = {
+    "x-forwarded-for": "6.6.6.6, 203.0.113.7",
+    "x-forwarded-proto": "http, https",
+    "x-forwarded-host": "evil.example, wallet.example",
+  };
+
+  async function seenWith(trustProxy: ListenerOptions["trustProxy"], headers: Record<string, string> = spoofed) {
+    const { seen, handle } = recorder();
+    const { base, port } = await serve(handle, { trustProxy });
+    await (await fetch(`${base}/login`, { headers })).text();
+    server!.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    server = null;
+    return { ...seen[0]!, port };
+  }
+
+  it("ignores every X-Forwarded-* header when no proxy is trusted", async () => {
+    const seen = await seenWith(false);
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
+    expect(seen.clientIp).toBe("127.0.0.1");
+  });
+
+  it("with a hop count, takes the address, scheme and host the trusted proxies wrote, not the client", async () => {
+    const one = await seenWith(1);
+    expect(one.clientIp).toBe("203.0.113.7");
+    expect(one.url).toBe("https://wallet.example/login");
+    // Two proxies: the second (nearest) appended the first's address; the first wrote the client's.
+    const two = await seenWith(2, {
+      "x-forwarded-for": "6.6.6.6, 198.51.100.4, 10.0.0.2",
+      "x-forwarded-proto": "http, https, http",
+      "x-forwarded-host": "evil.example, wallet.example, internal:8080",
+    });
+    expect(two.clientIp).toBe("198.51.100.4");
+    expect(two.url).toBe("https://wallet.example/login");
+  });
+
+  it("with trusted addresses, stops at the first address that is not one of them", async () => {
+    const loopback = await seenWith(["loopback"]);
+    expect(loopback.clientIp).toBe("203.0.113.7");
+    expect(loopback.url).toBe("https://wallet.example/login");
+    const chain = await seenWith(["loopback", "203.0.113.0/24"]);
+    expect(chain.clientIp).toBe("6.6.6.6");
+    expect(chain.url).toBe("http://evil.example/login");
+  });
+
+  it("believes nothing forwarded when the connection does not come from a trusted address", async () => {
+    const seen = await seenWith(["10.0.0.0/8"]);
+    expect(seen.clientIp).toBe("127.0.0.1");
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
+  });
+
+  it("believes nothing forwarded when the forwarded address is not an IP, and ignores a scheme that is not http(s)", async () => {
+    const junk = await seenWith(1, { "x-forwarded-for": "not-an-ip", "x-forwarded-host": "wallet.example" });
+    expect(junk.clientIp).toBe("127.0.0.1");
+    expect(junk.url).toBe(`http://127.0.0.1:${junk.port}/login`);
+    const scheme = await seenWith(1, {
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "javascript",
+      "x-forwarded-host": "wallet.example",
+    });
+    expect(scheme.clientIp).toBe("203.0.113.7");
+    expect(scheme.url).toBe("http://wallet.example/login");
+  });
+
+  it("uses the address alone when proxies append fewer entries than they are", async () => {
+    // Hop count 2 with one forwarded address: the nearest proxy is the client as far as we can tell.
+    const seen = await seenWith(2, { "x-forwarded-for": "198.51.100.4" });
+    expect(seen.clientIp).toBe("198.51.100.4");
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
   });
 });
 
