@@ -1,11 +1,19 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
-import { createReadableStreamFromReadable } from "@remix-run/node";
 import compression from "compression";
 import serveStatic from "serve-static";
 import { isForbiddenCrossOrigin } from "../app/utils/origin.server";
 import { compileTrust, forwardedClient, type TrustProxy } from "../app/utils/proxy-trust.server";
+import {
+  bodyLimitFor,
+  declaredLength,
+  discardRest,
+  discardRestAfterAnswer,
+  limitedBody,
+  sendTooLarge,
+  type LimitedBody,
+} from "./body";
 
 // The HTTP side of the app on node:http, without Express (ADR 0011): security headers, the cross-origin
 // guard, static files for paths that name a file, then Remix through a small Node ↔ fetch adapter.
@@ -22,6 +30,8 @@ export type ListenerOptions = {
   /** Adds Strict-Transport-Security. */
   production: boolean;
   onCrossOriginRefused?: (request: { method: string; path: string }) => void;
+  /** The most bytes a request to this path may send (default: server/body.ts's per-route limits). */
+  bodyLimit?: (pathname: string) => number;
   onError?: (error: unknown) => void;
 };
 
@@ -40,6 +50,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   const buildFiles = serveStatic(path.join(options.publicDir, "build"), { immutable: true, maxAge: "1y" });
   const publicFiles = serveStatic(options.publicDir, { maxAge: "1h" });
   const trust = compileTrust(options.trustProxy);
+  const bodyLimit = options.bodyLimit ?? bodyLimitFor;
   const fail = (res: ServerResponse, error: unknown) => {
     options.onError?.(error);
     if (res.headersSent) {
@@ -65,6 +76,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     );
     if (refused) {
       options.onCrossOriginRefused?.({ method: req.method ?? "GET", path: pathname });
+      discardRest(req, res);
       res.statusCode = 403;
       res.setHeader("Content-Type", "text/plain; charset=utf-8");
       res.end("Cross-origin request refused");
@@ -73,10 +85,29 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     compress(req, res, (error) => {
       if (error) return fail(res, error);
       const app = () => {
+        const method = req.method ?? "GET";
+        let body: LimitedBody | null = null;
+        let tooLarge = false;
+        const controller = new AbortController();
+        if (method !== "GET" && method !== "HEAD") {
+          const limit = bodyLimit(pathname);
+          const refuse = () => {
+            tooLarge = true;
+            // The app stops its work; its answer, whenever it comes, is dropped.
+            controller.abort();
+            if (res.headersSent) return void req.socket.destroy();
+            discardRest(req, res, body);
+            sendTooLarge(res, limit);
+          };
+          // Refused before a byte is read when the client says up front that it is too large.
+          if ((declaredLength(req) ?? 0) > limit) return refuse();
+          body = limitedBody(req, limit, refuse);
+          discardRestAfterAnswer(req, res, body);
+        }
         const client = forwardedClient(req, trust);
         let request: Request;
         try {
-          request = toFetchRequest(req, res, client);
+          request = toFetchRequest(req, res, { forwarded: client, body: body?.stream ?? null, controller });
         } catch {
           // A Host, target or method that makes no URL or Request (`Host: a b`, `TRACE`): the client's fault.
           res.statusCode = 400;
@@ -87,8 +118,12 @@ export function createRequestListener(options: ListenerOptions): RequestListener
         const context: AppLoadContext = { clientIp: client.ip };
         options
           .handle(request, context)
-          .then((response) => sendFetchResponse(res, response))
-          .catch((error: unknown) => fail(res, error));
+          .then((response) => {
+            if (!tooLarge) return sendFetchResponse(res, response);
+            void response.body?.cancel().catch(() => undefined);
+          })
+          // After a 413, whatever the app made of its cut-off body is no failure of the server's.
+          .catch((error: unknown) => (tooLarge ? undefined : fail(res, error)));
       };
       if (!FILE_PATH.test(pathname)) return app();
       // A file that is not there falls through to the app, which answers with its 404 page.
@@ -132,27 +167,31 @@ function header(req: IncomingMessage, name: string): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
+type FetchRequestParts = {
+  /** Scheme and host from trusted proxies (proxy-trust.server.ts), when they said so. */
+  forwarded?: { protocol: string | null; host: string | null };
+  /** The body, already capped (body.ts); null for none. */
+  body?: ReadableStream<Uint8Array> | null;
+  controller?: AbortController;
+};
+
 /** The fetch `Request` Remix expects: full URL, every header, the body as a stream, and a signal that
  * aborts when the client goes away before its answer is complete. */
-export function toFetchRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  forwarded: { protocol: string | null; host: string | null } = { protocol: null, host: null },
-): Request {
+export function toFetchRequest(req: IncomingMessage, res: ServerResponse, parts: FetchRequestParts = {}): Request {
   const encrypted = "encrypted" in req.socket && Boolean(req.socket.encrypted);
-  const protocol = forwarded.protocol ?? (encrypted ? "https" : "http");
-  const host = forwarded.host ?? header(req, "host") ?? "localhost";
+  const protocol = parts.forwarded?.protocol ?? (encrypted ? "https" : "http");
+  const host = parts.forwarded?.host ?? header(req, "host") ?? "localhost";
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  const controller = new AbortController();
+  const controller = parts.controller ?? new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) controller.abort();
   });
   const method = req.method ?? "GET";
   const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
-  if (method !== "GET" && method !== "HEAD") {
-    init.body = createReadableStreamFromReadable(req);
+  if (parts.body && method !== "GET" && method !== "HEAD") {
+    init.body = parts.body;
     init.duplex = "half";
   }
   // Joined as text, not resolved: a target such as `//evil.example/login` stays a path on this host.
