@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
@@ -29,16 +30,28 @@ export type ListenerOptions = {
   trustProxy: TrustProxy;
   /** Adds Strict-Transport-Security. */
   production: boolean;
+  /** `remix dev`: the page's live-reload script may open its websocket. */
+  liveReload?: boolean;
   onCrossOriginRefused?: (request: { method: string; path: string }) => void;
   /** The most bytes a request to this path may send (default: server/body.ts's per-route limits). */
   bodyLimit?: (pathname: string) => number;
   onError?: (error: unknown) => void;
 };
 
-const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "media-src 'self' blob:; connect-src 'self' ws://localhost:*; frame-src 'self'; frame-ancestors 'none'; object-src 'none'; " +
-  "base-uri 'self'; form-action 'self' https://accounts.google.com https://checkout.stripe.com";
+/**
+ * The Content-Security-Policy (docs/decisions/0014-csp-nonces.md): scripts from this origin, and inline
+ * ones only with this request's nonce. Styles keep 'unsafe-inline': React's style attributes (progress
+ * bars, chart colours) cannot carry a nonce. The live-reload socket only under `remix dev`.
+ */
+export function contentSecurityPolicy(nonce: string, liveReload: boolean) {
+  return (
+    `default-src 'self'; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'unsafe-inline'; ` +
+    "img-src 'self' data: blob:; media-src 'self' blob:; " +
+    (liveReload ? "connect-src 'self' ws://localhost:*; " : "connect-src 'self'; ") +
+    "frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; " +
+    "form-action 'self' https://accounts.google.com https://checkout.stripe.com"
+  );
+}
 
 const FILE_PATH = /\.[a-z0-9]+$/i;
 
@@ -63,7 +76,10 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   };
 
   return (req, res) => {
+    // 16 random bytes per request, as CSP asks: a nonce an attacker cannot guess or reuse.
+    const nonce = randomBytes(16).toString("base64");
     setSecurityHeaders(res, options.production);
+    res.setHeader("Content-Security-Policy", contentSecurityPolicy(nonce, options.liveReload ?? false));
     const pathname = pathOf(req.url);
     const refused = isForbiddenCrossOrigin(
       {
@@ -115,7 +131,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
           res.end("Bad Request");
           return;
         }
-        const context: AppLoadContext = { clientIp: client.ip };
+        const context: AppLoadContext = { clientIp: client.ip, cspNonce: nonce };
         options
           .handle(request, context)
           .then((response) => {
@@ -141,7 +157,6 @@ function setSecurityHeaders(res: ServerResponse, production: boolean) {
   res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
   res.setHeader("X-Frame-Options", "DENY");
   res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
-  res.setHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY);
   if (production) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
 

@@ -399,6 +399,45 @@ describe("request bodies", () => {
   });
 });
 
+describe("the Content-Security-Policy", () => {
+  const directive = (policy: string, name: string) =>
+    policy
+      .split(";")
+      .map((part) => part.trim())
+      .find((part) => part.startsWith(`${name} `)) ?? "";
+
+  it("gives each answer its own script nonce, hands it to the app, and allows no other inline script", async () => {
+    const nonces: unknown[] = [];
+    const { base } = await serve(async (_request, context) => {
+      nonces.push(context.cspNonce);
+      return new Response("<p>page</p>", { headers: { "content-type": "text/html" } });
+    });
+    const policies = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${base}/login`);
+      await response.text();
+      policies.push(response.headers.get("content-security-policy")!);
+    }
+    expect(nonces).toHaveLength(2);
+    expect(nonces[0]).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    expect(nonces[1]).not.toBe(nonces[0]);
+    policies.forEach((policy, index) => {
+      const scripts = directive(policy, "script-src");
+      expect(scripts).toBe(`script-src 'self' 'nonce-${String(nonces[index])}'`);
+      expect(directive(policy, "connect-src")).toBe("connect-src 'self'");
+      expect(directive(policy, "object-src")).toBe("object-src 'none'");
+      expect(directive(policy, "base-uri")).toBe("base-uri 'self'");
+    });
+  });
+
+  it("lets the development build's live reload connect, and only it", async () => {
+    const { base } = await serve(async () => new Response("ok"), { production: false, liveReload: true });
+    const policy = (await fetch(`${base}/`)).headers.get("content-security-policy")!;
+    expect(directive(policy, "connect-src")).toBe("connect-src 'self' ws://localhost:*");
+    expect(directive(policy, "script-src")).not.toContain("unsafe-inline");
+  });
+});
+
 describe("the answer the client gets", () => {
   it("keeps status, status text, headers and each cookie separate", async () => {
     const { base } = await serve(async () => {
