@@ -21,6 +21,17 @@ const serverOnly = {
   ],
 };
 
+const restrictedEverywhere = [
+  {
+    selector: "CallExpression[callee.property.name='only'][callee.object.name=/^(it|test|describe)$/]",
+    message: "No focused tests.",
+  },
+  {
+    selector: "CallExpression[callee.property.name='skip'][callee.object.name=/^(it|test|describe)$/]",
+    message: "No skipped tests.",
+  },
+];
+
 export default tseslint.config(
   { ignores: ["build/**", "public/build/**", ".data/**", "node_modules/**", "tests/artifacts/**"] },
   js.configs.recommended,
@@ -36,17 +47,7 @@ export default tseslint.config(
       "react-hooks/exhaustive-deps": "warn",
       "react/prop-types": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector: "CallExpression[callee.property.name='only'][callee.object.name=/^(it|test|describe)$/]",
-          message: "No focused tests.",
-        },
-        {
-          selector: "CallExpression[callee.property.name='skip'][callee.object.name=/^(it|test|describe)$/]",
-          message: "No skipped tests.",
-        },
-      ],
+      "no-restricted-syntax": ["error", ...restrictedEverywhere],
     },
   },
   {
@@ -55,5 +56,19 @@ export default tseslint.config(
     files: ["app/components/**/*.{ts,tsx}", "app/entry.client.tsx", "app/utils/**/*.{ts,tsx}"],
     ignores: ["app/**/*.server.{ts,tsx}"],
     rules: { "no-restricted-imports": ["error", serverOnly] },
+  },
+  {
+    // request.formData() throws on a JSON or text/plain body, and Remix answers 500 (item 17).
+    files: ["app/routes/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        ...restrictedEverywhere,
+        {
+          selector: "CallExpression[callee.property.name='formData'][arguments.length=0]",
+          message: "Read a form with readForm(request) from #app/utils/form.server: a clear 415/400, never a 500.",
+        },
+      ],
+    },
   },
 );

@@ -11,6 +11,7 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
+import { NonceProvider } from "#app/utils/csp-nonce";
 import { logger } from "#app/utils/logger.server";
 
 const ABORT_DELAY = 5_000;
@@ -20,11 +21,11 @@ export default function handleRequest(
   responseStatusCode: number,
   responseHeaders: Headers,
   remixContext: EntryContext,
-  _loadContext: AppLoadContext,
+  loadContext: AppLoadContext,
 ) {
   // Bots (and SPA mode) get the whole document at once; browsers get the shell as soon as it is ready.
   const waitForAll = isBotRequest(request.headers.get("user-agent")) || remixContext.isSpaMode;
-  return render(request, responseStatusCode, responseHeaders, remixContext, waitForAll);
+  return render(request, responseStatusCode, responseHeaders, remixContext, waitForAll, loadContext.cspNonce);
 }
 
 /**
@@ -53,6 +54,7 @@ function render(
   responseHeaders: Headers,
   remixContext: EntryContext,
   waitForAll: boolean,
+  nonce: string | undefined,
 ) {
   return new Promise<Response>((resolve, reject) => {
     let shellRendered = false;
@@ -64,9 +66,14 @@ function render(
       );
       pipe(body);
     };
+    // The nonce goes to every inline script: Remix's (root.tsx, through the provider), its streamed
+    // data (RemixServer) and React's own for streamed Suspense boundaries (the render option).
     const { pipe, abort } = renderToPipeableStream(
-      <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />,
+      <NonceProvider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} nonce={nonce} />
+      </NonceProvider>,
       {
+        nonce,
         onShellReady() {
           shellRendered = true;
           if (!waitForAll) start();

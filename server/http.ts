@@ -1,10 +1,20 @@
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
-import { createReadableStreamFromReadable } from "@remix-run/node";
 import compression from "compression";
 import serveStatic from "serve-static";
 import { isForbiddenCrossOrigin } from "../app/utils/origin.server";
+import { compileTrust, forwardedClient, type TrustProxy } from "../app/utils/proxy-trust.server";
+import {
+  bodyLimitFor,
+  declaredLength,
+  discardRest,
+  discardRestAfterAnswer,
+  limitedBody,
+  sendTooLarge,
+  type LimitedBody,
+} from "./body";
 
 // The HTTP side of the app on node:http, without Express (ADR 0011): security headers, the cross-origin
 // guard, static files for paths that name a file, then Remix through a small Node ↔ fetch adapter.
@@ -16,18 +26,32 @@ export type ListenerOptions = {
   /** Folder with `build/` (immutable, hashed names) and the other public files. */
   publicDir: string;
   appOrigin: string;
-  /** Behind a reverse proxy: the client's address, scheme and host come from its X-Forwarded-* headers. */
-  trustProxy: boolean;
+  /** The proxies whose X-Forwarded-* entries are believed (docs/decisions/0013-proxy-trust.md). */
+  trustProxy: TrustProxy;
   /** Adds Strict-Transport-Security. */
   production: boolean;
+  /** `remix dev`: the page's live-reload script may open its websocket. */
+  liveReload?: boolean;
   onCrossOriginRefused?: (request: { method: string; path: string }) => void;
+  /** The most bytes a request to this path may send (default: server/body.ts's per-route limits). */
+  bodyLimit?: (pathname: string) => number;
   onError?: (error: unknown) => void;
 };
 
-const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "media-src 'self' blob:; connect-src 'self' ws://localhost:*; frame-src 'self'; frame-ancestors 'none'; object-src 'none'; " +
-  "base-uri 'self'; form-action 'self' https://accounts.google.com https://checkout.stripe.com";
+/**
+ * The Content-Security-Policy (docs/decisions/0014-csp-nonces.md): scripts from this origin, and inline
+ * ones only with this request's nonce. Styles keep 'unsafe-inline': React's style attributes (progress
+ * bars, chart colours) cannot carry a nonce. The live-reload socket only under `remix dev`.
+ */
+export function contentSecurityPolicy(nonce: string, liveReload: boolean) {
+  return (
+    `default-src 'self'; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'unsafe-inline'; ` +
+    "img-src 'self' data: blob:; media-src 'self' blob:; " +
+    (liveReload ? "connect-src 'self' ws://localhost:*; " : "connect-src 'self'; ") +
+    "frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; " +
+    "form-action 'self' https://accounts.google.com https://checkout.stripe.com"
+  );
+}
 
 const FILE_PATH = /\.[a-z0-9]+$/i;
 
@@ -38,6 +62,8 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   const compress = compression() as unknown as Middleware;
   const buildFiles = serveStatic(path.join(options.publicDir, "build"), { immutable: true, maxAge: "1y" });
   const publicFiles = serveStatic(options.publicDir, { maxAge: "1h" });
+  const trust = compileTrust(options.trustProxy);
+  const bodyLimit = options.bodyLimit ?? bodyLimitFor;
   const fail = (res: ServerResponse, error: unknown) => {
     options.onError?.(error);
     if (res.headersSent) {
@@ -50,7 +76,10 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   };
 
   return (req, res) => {
+    // 16 random bytes per request, as CSP asks: a nonce an attacker cannot guess or reuse.
+    const nonce = randomBytes(16).toString("base64");
     setSecurityHeaders(res, options.production);
+    res.setHeader("Content-Security-Policy", contentSecurityPolicy(nonce, options.liveReload ?? false));
     const pathname = pathOf(req.url);
     const refused = isForbiddenCrossOrigin(
       {
@@ -63,6 +92,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     );
     if (refused) {
       options.onCrossOriginRefused?.({ method: req.method ?? "GET", path: pathname });
+      discardRest(req, res);
       res.statusCode = 403;
       res.setHeader("Content-Type", "text/plain; charset=utf-8");
       res.end("Cross-origin request refused");
@@ -71,9 +101,29 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     compress(req, res, (error) => {
       if (error) return fail(res, error);
       const app = () => {
+        const method = req.method ?? "GET";
+        let body: LimitedBody | null = null;
+        let tooLarge = false;
+        const controller = new AbortController();
+        if (method !== "GET" && method !== "HEAD") {
+          const limit = bodyLimit(pathname);
+          const refuse = () => {
+            tooLarge = true;
+            // The app stops its work; its answer, whenever it comes, is dropped.
+            controller.abort();
+            if (res.headersSent) return void req.socket.destroy();
+            discardRest(req, res, body);
+            sendTooLarge(res, limit);
+          };
+          // Refused before a byte is read when the client says up front that it is too large.
+          if ((declaredLength(req) ?? 0) > limit) return refuse();
+          body = limitedBody(req, limit, refuse);
+          discardRestAfterAnswer(req, res, body);
+        }
+        const client = forwardedClient(req, trust);
         let request: Request;
         try {
-          request = toFetchRequest(req, res, options.trustProxy);
+          request = toFetchRequest(req, res, { forwarded: client, body: body?.stream ?? null, controller });
         } catch {
           // A Host, target or method that makes no URL or Request (`Host: a b`, `TRACE`): the client's fault.
           res.statusCode = 400;
@@ -81,11 +131,15 @@ export function createRequestListener(options: ListenerOptions): RequestListener
           res.end("Bad Request");
           return;
         }
-        const context: AppLoadContext = { clientIp: clientIp(req, options.trustProxy) };
+        const context: AppLoadContext = { clientIp: client.ip, cspNonce: nonce };
         options
           .handle(request, context)
-          .then((response) => sendFetchResponse(res, response))
-          .catch((error: unknown) => fail(res, error));
+          .then((response) => {
+            if (!tooLarge) return sendFetchResponse(res, response);
+            void response.body?.cancel().catch(() => undefined);
+          })
+          // After a 413, whatever the app made of its cut-off body is no failure of the server's.
+          .catch((error: unknown) => (tooLarge ? undefined : fail(res, error)));
       };
       if (!FILE_PATH.test(pathname)) return app();
       // A file that is not there falls through to the app, which answers with its 404 page.
@@ -103,7 +157,6 @@ function setSecurityHeaders(res: ServerResponse, production: boolean) {
   res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
   res.setHeader("X-Frame-Options", "DENY");
   res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
-  res.setHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY);
   if (production) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
 
@@ -129,32 +182,31 @@ function header(req: IncomingMessage, name: string): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
-/** With a trusted proxy, the left-most X-Forwarded-* value: the one the first proxy was given. */
-function forwarded(req: IncomingMessage, name: string) {
-  return header(req, name)?.split(",")[0]?.trim() || null;
-}
-
-function clientIp(req: IncomingMessage, trustProxy: boolean) {
-  return (trustProxy ? forwarded(req, "x-forwarded-for") : null) ?? req.socket.remoteAddress ?? "unknown";
-}
+type FetchRequestParts = {
+  /** Scheme and host from trusted proxies (proxy-trust.server.ts), when they said so. */
+  forwarded?: { protocol: string | null; host: string | null };
+  /** The body, already capped (body.ts); null for none. */
+  body?: ReadableStream<Uint8Array> | null;
+  controller?: AbortController;
+};
 
 /** The fetch `Request` Remix expects: full URL, every header, the body as a stream, and a signal that
  * aborts when the client goes away before its answer is complete. */
-export function toFetchRequest(req: IncomingMessage, res: ServerResponse, trustProxy: boolean): Request {
+export function toFetchRequest(req: IncomingMessage, res: ServerResponse, parts: FetchRequestParts = {}): Request {
   const encrypted = "encrypted" in req.socket && Boolean(req.socket.encrypted);
-  const protocol = (trustProxy ? forwarded(req, "x-forwarded-proto") : null) ?? (encrypted ? "https" : "http");
-  const host = (trustProxy ? forwarded(req, "x-forwarded-host") : null) ?? header(req, "host") ?? "localhost";
+  const protocol = parts.forwarded?.protocol ?? (encrypted ? "https" : "http");
+  const host = parts.forwarded?.host ?? header(req, "host") ?? "localhost";
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  const controller = new AbortController();
+  const controller = parts.controller ?? new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) controller.abort();
   });
   const method = req.method ?? "GET";
   const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
-  if (method !== "GET" && method !== "HEAD") {
-    init.body = createReadableStreamFromReadable(req);
+  if (parts.body && method !== "GET" && method !== "HEAD") {
+    init.body = parts.body;
     init.duplex = "half";
   }
   // Joined as text, not resolved: a target such as `//evil.example/login` stays a path on this host.

@@ -21,6 +21,7 @@ const server = createServer(
     appOrigin: new URL(env.APP_URL).origin,
     trustProxy: env.TRUST_PROXY,
     production: env.isProduction,
+    liveReload: build.mode === "development",
     onCrossOriginRefused: (request) => logger.warn("http.cross_origin_refused", request),
     onError: (error) => logger.error("http.request_failed", { error }),
   }),

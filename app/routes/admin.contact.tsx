@@ -13,6 +13,7 @@ import {
   replyToContactMessage,
 } from "#app/models/contact.server";
 import { requireRole } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { clientIp } from "#app/utils/request.server";
 import { formatDateTime } from "#app/utils/dates";
 
@@ -58,7 +59,7 @@ const ReplySchema = z.object({
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireRole(request, [...STAFF]);
-  const form = await request.formData();
+  const form = await readForm(request);
   const id = form.get("id");
   if (form.get("intent") === "reply") {
     const submission = parseWithZod(form, { schema: ReplySchema });

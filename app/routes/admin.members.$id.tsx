@@ -15,6 +15,7 @@ import {
 } from "#app/models/admin-members.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { formatMoney, parseAmount } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
 import { formatDateTime } from "#app/utils/dates";
@@ -111,7 +112,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireRole(request, ["admin", "support"]);
   if (user.role !== "admin") throw new Response("Forbidden", { status: 403 });
   const id = params.id ?? "";
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const intent = formData.get("intent");
   const actor = { actorId: user.id, ip: clientIp(context) };
   const done = (what: string) => redirect(`/admin/members/${encodeURIComponent(id)}?done=${what}`);

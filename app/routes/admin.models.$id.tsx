@@ -10,6 +10,7 @@ import { listCatalogForAdmin, updateCatalogModel } from "#app/models/catalog.ser
 import { requireRole } from "#app/utils/auth.server";
 import { describePrice } from "#app/utils/catalog";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { microsToDecimalString, parseAmount, parseDecimal } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
 
@@ -117,7 +118,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const admin = await requireRole(request, "admin");
-  const submission = parseWithZod(await request.formData(), { schema: editSchema(env.WALLET_CURRENCY) });
+  const submission = parseWithZod(await readForm(request), { schema: editSchema(env.WALLET_CURRENCY) });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
   const { markupPercent, ...rest } = submission.value;
   const updated = await updateCatalogModel(

@@ -20,6 +20,7 @@ import {
 } from "#app/models/manual-topups.server";
 import { requireRole } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { formatMoney, microsToDecimalString, parseAmount } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
 import { formatDateTime } from "#app/utils/dates";
@@ -151,7 +152,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const id = params.id ?? "";
   const topUp = await getDecisionSummary(id);
   if (!topUp) throw new Response("Not Found", { status: 404 });
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const ip = clientIp(context);
 
   if (formData.get("intent") === "approve") {

@@ -9,6 +9,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { ErrorList, Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { consumeContactLimit, submitContactMessage } from "#app/models/contact.server";
 import { getUser } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { clientIp } from "#app/utils/request.server";
 import { EmailSchema } from "#app/utils/validation";
 
@@ -66,7 +67,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       { status: 413 },
     );
   }
-  const submission = parseWithZod(await request.formData(), { schema: ContactSchema });
+  const submission = parseWithZod(await readForm(request), { schema: ContactSchema });
   if (submission.status !== "success") {
     return data({ result: submission.reply(), sent: false }, { status: 400 });
   }

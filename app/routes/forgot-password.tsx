@@ -7,6 +7,7 @@ import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { requestPasswordReset } from "#app/models/account.server";
+import { readForm } from "#app/utils/form.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
 import { clientIp } from "#app/utils/request.server";
 import { EmailSchema } from "#app/utils/validation";
@@ -16,7 +17,7 @@ export const meta: MetaFunction = () => [{ title: "Reset your password · AI Wal
 const ForgotSchema = z.object({ email: EmailSchema });
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const submission = parseWithZod(await request.formData(), { schema: ForgotSchema });
+  const submission = parseWithZod(await readForm(request), { schema: ForgotSchema });
   if (submission.status !== "success") return data({ result: submission.reply(), sent: false }, { status: 400 });
   const perIp = await consumeRateLimit(`reset:ip:${clientIp(context)}`, rateLimits.resetPerIp);
   if (!perIp.allowed) {

@@ -32,6 +32,7 @@ import {
 } from "#app/models/support-access.server";
 import { requireUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { formatMoney } from "#app/utils/money";
 import { clientIp } from "#app/utils/request.server";
 
@@ -184,7 +185,7 @@ const ActionSchema = z.object({ intent: z.literal("delete") });
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
   const id = params.id ?? "";
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const intent = formData.get("intent");
 
   if (intent === SUPPORT_GRANT_INTENT) {

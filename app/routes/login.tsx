@@ -9,6 +9,7 @@ import { signIn } from "#app/models/account.server";
 import { googleErrorMessage } from "#app/models/google.server";
 import { requireAnonymous } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { consumeRateLimit, rateLimits, resetRateLimit, retryMessage } from "#app/utils/rate-limit.server";
 import { clientInfo, clientIp, safeRedirectPath } from "#app/utils/request.server";
 import { LoginSchema } from "#app/utils/validation";
@@ -27,7 +28,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   await requireAnonymous(request);
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const submission = parseWithZod(formData, { schema: LoginSchema });
   if (submission.status !== "success") return data(submission.reply({ hideFields: ["password"] }), { status: 400 });
   const { email, password, redirectTo } = submission.value;

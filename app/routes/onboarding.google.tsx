@@ -14,6 +14,7 @@ import {
   requireGoogle,
 } from "#app/models/google.server";
 import { requireAnonymous } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { clientInfo } from "#app/utils/request.server";
 import { GoogleOnboardingSchema } from "#app/utils/validation";
 
@@ -45,7 +46,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { token } = await requirePendingSignup(request);
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const submission = parseWithZod(formData, { schema: GoogleOnboardingSchema });
   if (submission.status !== "success") return data(submission.reply(), { status: 400 });
   const result = await completeGoogleOnboarding(token, submission.value, clientInfo(request, context));

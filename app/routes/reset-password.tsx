@@ -8,6 +8,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { isResetTokenValid, resetPassword } from "#app/models/account.server";
 import { blankSessionCookie } from "#app/models/session.server";
+import { readForm } from "#app/utils/form.server";
 import { isCommonPassword } from "#app/utils/password.server";
 import { clientIp } from "#app/utils/request.server";
 import { PasswordSchema } from "#app/utils/validation";
@@ -31,7 +32,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const submission = parseWithZod(await request.formData(), {
+  const submission = parseWithZod(await readForm(request), {
     schema: ResetSchema.refine((value) => !isCommonPassword(value.password), {
       path: ["password"],
       message: "This password is too common. Choose one that is harder to guess.",

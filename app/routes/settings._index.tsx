@@ -8,6 +8,7 @@ import { FormMessage, SubmitButton } from "#app/components/forms";
 import { ProfileFields } from "#app/components/profile-fields";
 import { updateProfile } from "#app/models/account.server";
 import { requireUser } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { ProfileSchema } from "#app/utils/validation";
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -27,7 +28,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   const user = await requireUser(request);
-  const submission = parseWithZod(await request.formData(), { schema: ProfileSchema });
+  const submission = parseWithZod(await readForm(request), { schema: ProfileSchema });
   if (submission.status !== "success") return data({ result: submission.reply(), saved: false }, { status: 400 });
   await updateProfile(user.id, submission.value);
   return { result: submission.reply(), saved: true };

@@ -9,6 +9,7 @@ import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { confirmWithCode, pendingEmailChange, requestEmailChange } from "#app/models/account.server";
 import { verificationErrorMessage } from "#app/models/verification.server";
 import { requireUser } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
 import { clientIp } from "#app/utils/request.server";
 import { CodeSchema, CurrentPasswordSchema, EmailSchema } from "#app/utils/validation";
@@ -28,7 +29,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
-  const formData = await request.formData();
+  const formData = await readForm(request);
   if (formData.get("intent") === "confirm") {
     const submission = parseWithZod(formData, { schema: ConfirmSchema });
     if (submission.status !== "success") return data({ confirm: submission.reply(), request: null }, { status: 400 });

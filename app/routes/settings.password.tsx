@@ -8,6 +8,7 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { changePassword } from "#app/models/account.server";
 import { requireSession } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { isCommonPassword } from "#app/utils/password.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
 import { clientIp } from "#app/utils/request.server";
@@ -32,7 +33,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, sessionId } = await requireSession(request);
   const hide = { hideFields: ["currentPassword", "newPassword", "confirm"] };
-  const submission = parseWithZod(await request.formData(), {
+  const submission = parseWithZod(await readForm(request), {
     schema: ChangePasswordSchema.refine((value) => !isCommonPassword(value.newPassword), {
       path: ["newPassword"],
       message: "This password is too common. Choose one that is harder to guess.",

@@ -36,6 +36,7 @@ import {
   type MemberGrant,
 } from "#app/models/support-access.server";
 import { requireUser } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney } from "#app/utils/money";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
@@ -121,7 +122,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const ip = clientIp(context);
   const intent = formData.get("intent");
 

@@ -7,6 +7,7 @@ import { FormMessage, SubmitButton } from "#app/components/forms";
 import { signOutOtherSessions, signOutSession } from "#app/models/account.server";
 import { listSessions } from "#app/models/session.server";
 import { requireSession } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { clientIp } from "#app/utils/request.server";
 import { describeUserAgent } from "#app/utils/user-agent";
 import { formatDateTime } from "#app/utils/dates";
@@ -33,7 +34,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, sessionId } = await requireSession(request);
-  const parsed = ActionSchema.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = ActionSchema.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) return data({ message: "That request was not understood." }, { status: 400 });
   if (parsed.data.intent === "revoke-others") {
     await signOutOtherSessions(user.id, sessionId, clientIp(context));

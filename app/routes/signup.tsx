@@ -8,6 +8,7 @@ import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { ConsentFields, ProfileFields } from "#app/components/profile-fields";
 import { registerAccount } from "#app/models/account.server";
 import { requireAnonymous } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { isCommonPassword } from "#app/utils/password.server";
 import { pendingEmailCookie } from "#app/utils/pending-email.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
@@ -23,7 +24,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   await requireAnonymous(request);
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const submission = parseWithZod(formData, {
     schema: SignupSchema.refine((value) => !isCommonPassword(value.password), {
       path: ["password"],

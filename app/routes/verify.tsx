@@ -10,6 +10,7 @@ import { confirmWithCode, confirmWithLink, resendSignupVerification } from "#app
 import { createSession } from "#app/models/session.server";
 import { verificationErrorMessage } from "#app/models/verification.server";
 import { getAuth } from "#app/utils/auth.server";
+import { readForm } from "#app/utils/form.server";
 import { pendingEmailCookie } from "#app/utils/pending-email.server";
 import { consumeRateLimit, rateLimits, retryMessage } from "#app/utils/rate-limit.server";
 import { clientInfo, clientIp } from "#app/utils/request.server";
@@ -56,7 +57,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const pending = await pendingAddress(request);
   if (!pending.email || pending.verified) throw redirect("/");
-  const formData = await request.formData();
+  const formData = await readForm(request);
   if (formData.get("intent") === "resend") {
     if (!pending.auth.user) {
       return data({ resend: "Sign in with your password to get a new code." }, { status: 400 });

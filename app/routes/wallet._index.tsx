@@ -34,6 +34,7 @@ import {
 } from "#app/models/wallet.server";
 import { requireUser, requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { formatMoney, MICROS_PER_UNIT, microsToDecimalString, parseAmount, parseInteger } from "#app/utils/money";
 
 export const meta: MetaFunction = () => [{ title: "Wallet · AI Wallet" }];
@@ -177,7 +178,7 @@ const STATUS_MESSAGES: Partial<Record<LowBalanceStatus, string>> = {
 
 export async function action({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
-  const submission = parseWithZod(await request.formData(), { schema: thresholdSchema(env.WALLET_CURRENCY) });
+  const submission = parseWithZod(await readForm(request), { schema: thresholdSchema(env.WALLET_CURRENCY) });
   if (submission.status !== "success") {
     return data({ result: submission.reply(), message: null }, { status: 400 });
   }

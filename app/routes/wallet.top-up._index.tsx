@@ -11,6 +11,7 @@ import { getWalletBalance } from "#app/models/ledger.server";
 import { CardTopUpError, startCardTopUp } from "#app/models/stripe-topups.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
+import { readForm } from "#app/utils/form.server";
 import { formatMoney, microsToDecimalString, parseAmount, toStripeAmount } from "#app/utils/money";
 import { consumeRateLimit, retryMessage } from "#app/utils/rate-limit.server";
 
@@ -87,7 +88,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
   const user = await requireVerifiedUser(request);
-  const submission = parseWithZod(await request.formData(), { schema: topUpSchema(serverLimits()) });
+  const submission = parseWithZod(await readForm(request), { schema: topUpSchema(serverLimits()) });
   if (!env.stripeEnabled) {
     return data(
       {

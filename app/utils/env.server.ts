@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAmount, parseInteger } from "./money";
+import { parseTrustProxy } from "./proxy-trust.server";
 
 function micros(text: string, currency: string, options: { allowZero?: boolean } = {}): bigint {
   const parsed = parseAmount(text, currency, options);
@@ -38,18 +39,27 @@ function integer(min: number, max: number, fallback: number) {
 /** Development and tests only: production must set its own APP_SECRET (refused there). */
 const DEVELOPMENT_APP_SECRET = "development-only-app-secret-do-not-use-in-production";
 
-const boolean = z
-  .enum(["true", "false", "1", "0", "on", "off", ""])
-  .optional()
-  .transform((value) => value === "true" || value === "1" || value === "on");
-
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: integer(0, 65535, 3000),
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DATABASE_URL: optionalString,
-    TRUST_PROXY: boolean,
+    /**
+     * Proxies in front of the app whose X-Forwarded-For/-Proto/-Host entries are believed: a hop count
+     * ("1": one load balancer) or a comma list of addresses, CIDR ranges and the names loopback, linklocal,
+     * uniquelocal. Empty/false: none (clients connect directly). "true" is refused: it trusted the
+     * left-most X-Forwarded-For, which the client writes (docs/decisions/0013-proxy-trust.md).
+     */
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const parsed = parseTrustProxy(text);
+        if (parsed.ok) return parsed.value;
+        ctx.addIssue({ code: "custom", message: parsed.error });
+        return z.NEVER;
+      }),
     /** Run pg-boss workers (hold expiry, retention) in this process; turn off on web-only instances. */
     BACKGROUND_JOBS: z
       .enum(["on", "off", "true", "false", "1", "0", ""])

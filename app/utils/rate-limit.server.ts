@@ -1,3 +1,4 @@
+import ipaddr from "ipaddr.js";
 import { prisma } from "./db.server";
 
 // Fixed-window counters in PostgreSQL, so every app instance sees the same count.
@@ -15,8 +16,34 @@ export const rateLimits = {
 
 export type RateLimitResult = { allowed: boolean; count: number; retryAfterSeconds: number };
 
+/**
+ * The part of a client address that a per-IP limit counts: an IPv6 client by its /64 (what one
+ * subscriber is usually given, so counting single addresses would let it walk through 2^64 of them),
+ * an IPv4-mapped IPv6 address as the IPv4 address; anything else as it is.
+ */
+export function rateLimitNetwork(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === "ipv4") return address.toString();
+  const network = (address as ipaddr.IPv6)
+    .toNormalizedString()
+    .split(":")
+    .slice(0, 4)
+    .map((part) => Number.parseInt(part, 16).toString(16));
+  return `${network.join(":")}::/64`;
+}
+
+const PER_IP_KEY = /^(.*?:ip:)(.+)$/;
+
+/** Keys of the form `<scope>:ip:<address>` count per network (rateLimitNetwork), whoever builds them. */
+function counterKey(key: string): string {
+  const match = PER_IP_KEY.exec(key);
+  return match ? match[1]! + rateLimitNetwork(match[2]!) : key;
+}
+
 /** Counts one attempt against `key` and says whether it is still within the rule. */
-export async function consumeRateLimit(key: string, rule: RateLimitRule): Promise<RateLimitResult> {
+export async function consumeRateLimit(rawKey: string, rule: RateLimitRule): Promise<RateLimitResult> {
+  const key = counterKey(rawKey);
   const [row] = await prisma.$queryRaw<{ count: number; reset_at: Date }[]>`
     INSERT INTO rate_limits (key, count, reset_at)
     VALUES (${key}, 1, now() + make_interval(secs => ${rule.windowSeconds}))
@@ -31,7 +58,7 @@ export async function consumeRateLimit(key: string, rule: RateLimitRule): Promis
 
 /** Forget an account's failures after it proves itself (e.g. a successful sign-in). */
 export async function resetRateLimit(key: string) {
-  await prisma.rateLimit.deleteMany({ where: { key } });
+  await prisma.rateLimit.deleteMany({ where: { key: counterKey(key) } });
 }
 
 export async function deleteExpiredRateLimits() {

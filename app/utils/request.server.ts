@@ -2,8 +2,10 @@ import type { AppLoadContext } from "@remix-run/node";
 
 declare module "@remix-run/node" {
   interface AppLoadContext {
-    /** Client address as seen by the HTTP server (X-Forwarded-For only when TRUST_PROXY is on). */
+    /** Client address: the socket peer, or what trusted proxies vouch for (TRUST_PROXY, ADR 0013). */
     clientIp?: string;
+    /** This request's Content-Security-Policy script nonce (server/http.ts). */
+    cspNonce?: string;
   }
 }
 

@@ -6,6 +6,13 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  bodyLimitFor,
+  FORM_BODY_LIMIT,
+  GENERATION_BODY_LIMIT,
+  RECEIPT_BODY_LIMIT,
+  STRIPE_WEBHOOK_BODY_LIMIT,
+} from "../../server/body";
 import { createRequestListener, sendFetchResponse, type AppHandler, type ListenerOptions } from "../../server/http";
 
 // The HTTP layer on node:http (server/http.ts) with a stand-in for Remix: what the app is handed, and
@@ -126,27 +133,6 @@ describe("the request the app is handed", () => {
     expect((await fetch(`${base}/login`)).status).toBe(200);
   });
 
-  it("believes X-Forwarded-* only behind a trusted proxy", async () => {
-    const forwardedHeaders = {
-      "x-forwarded-for": "203.0.113.7, 10.0.0.2",
-      "x-forwarded-proto": "https",
-      "x-forwarded-host": "wallet.example",
-    };
-    const direct = recorder();
-    const untrusted = await serve(direct.handle);
-    await (await fetch(`${untrusted.base}/login`, { headers: forwardedHeaders })).text();
-    expect(direct.seen[0]!.url).toBe(`http://127.0.0.1:${untrusted.port}/login`);
-    expect(String(direct.seen[0]!.clientIp)).toMatch(/127\.0\.0\.1$/);
-    server!.closeAllConnections();
-    await new Promise((resolve) => server!.close(resolve));
-
-    const proxied = recorder();
-    const trusted = await serve(proxied.handle, { trustProxy: true });
-    await (await fetch(`${trusted.base}/login`, { headers: forwardedHeaders })).text();
-    expect(proxied.seen[0]!.url).toBe("https://wallet.example/login");
-    expect(proxied.seen[0]!.clientIp).toBe("203.0.113.7");
-  });
-
   it("cancels the body of an answer that is ready only after the client went away", async () => {
     const [cancelSeen, cancelled] = signal();
     const [requestArrived, arrived] = signal();
@@ -182,6 +168,273 @@ describe("the request the app is handed", () => {
     await new Promise((resolve) => response.once("data", resolve));
     response.destroy();
     await Promise.all([abortSeen, cancelSeen]);
+  });
+});
+
+describe("the client's address, scheme and host behind proxies", () => {
+  // The client writes the left-most entries; each proxy appends what it saw on its right.
+  const spoofed = {
+    "x-forwarded-for": "6.6.6.6, 203.0.113.7",
+    "x-forwarded-proto": "http, https",
+    "x-forwarded-host": "evil.example, wallet.example",
+  };
+
+  async function seenWith(trustProxy: ListenerOptions["trustProxy"], headers: Record<string, string> = spoofed) {
+    const { seen, handle } = recorder();
+    const { base, port } = await serve(handle, { trustProxy });
+    await (await fetch(`${base}/login`, { headers })).text();
+    server!.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    server = null;
+    return { ...seen[0]!, port };
+  }
+
+  it("ignores every X-Forwarded-* header when no proxy is trusted", async () => {
+    const seen = await seenWith(false);
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
+    expect(seen.clientIp).toBe("127.0.0.1");
+  });
+
+  it("with a hop count, takes the address, scheme and host the trusted proxies wrote, not the client", async () => {
+    const one = await seenWith(1);
+    expect(one.clientIp).toBe("203.0.113.7");
+    expect(one.url).toBe("https://wallet.example/login");
+    // Two proxies: the second (nearest) appended the first's address; the first wrote the client's.
+    const two = await seenWith(2, {
+      "x-forwarded-for": "6.6.6.6, 198.51.100.4, 10.0.0.2",
+      "x-forwarded-proto": "http, https, http",
+      "x-forwarded-host": "evil.example, wallet.example, internal:8080",
+    });
+    expect(two.clientIp).toBe("198.51.100.4");
+    expect(two.url).toBe("https://wallet.example/login");
+  });
+
+  it("with trusted addresses, stops at the first address that is not one of them", async () => {
+    const loopback = await seenWith(["loopback"]);
+    expect(loopback.clientIp).toBe("203.0.113.7");
+    expect(loopback.url).toBe("https://wallet.example/login");
+    const chain = await seenWith(["loopback", "203.0.113.0/24"]);
+    expect(chain.clientIp).toBe("6.6.6.6");
+    expect(chain.url).toBe("http://evil.example/login");
+  });
+
+  it("believes nothing forwarded when the connection does not come from a trusted address", async () => {
+    const seen = await seenWith(["10.0.0.0/8"]);
+    expect(seen.clientIp).toBe("127.0.0.1");
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
+  });
+
+  it("believes nothing forwarded when the forwarded address is not an IP, and ignores a scheme that is not http(s)", async () => {
+    const junk = await seenWith(1, { "x-forwarded-for": "not-an-ip", "x-forwarded-host": "wallet.example" });
+    expect(junk.clientIp).toBe("127.0.0.1");
+    expect(junk.url).toBe(`http://127.0.0.1:${junk.port}/login`);
+    const scheme = await seenWith(1, {
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "javascript",
+      "x-forwarded-host": "wallet.example",
+    });
+    expect(scheme.clientIp).toBe("203.0.113.7");
+    expect(scheme.url).toBe("http://wallet.example/login");
+  });
+
+  it("uses the address alone when proxies append fewer entries than they are", async () => {
+    // Hop count 2 with one forwarded address: the nearest proxy is the client as far as we can tell.
+    const seen = await seenWith(2, { "x-forwarded-for": "198.51.100.4" });
+    expect(seen.clientIp).toBe("198.51.100.4");
+    expect(seen.url).toBe(`http://127.0.0.1:${seen.port}/login`);
+  });
+});
+
+type Upload = { status: number | null; body: string; sentBeforeAnswer: number; sent: number; error: string | null };
+
+/**
+ * Posts up to `total` bytes, writing only as fast as the server reads, and stops writing once an answer
+ * has come (unless `keepSending`). Resolves when the answer has been read or the connection has failed.
+ */
+function upload(
+  url: string,
+  {
+    total,
+    headers = {},
+    keepSending = false,
+    agent,
+  }: { total: number; headers?: Record<string, string | number>; keepSending?: boolean; agent?: http.Agent },
+) {
+  return new Promise<Upload>((resolve) => {
+    const outcome: Upload = { status: null, body: "", sentBeforeAnswer: 0, sent: 0, error: null };
+    const request = http.request(url, { method: "POST", headers: { "content-type": "text/plain", ...headers }, agent });
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    request.on("response", (response) => {
+      outcome.status = response.statusCode ?? null;
+      outcome.sentBeforeAnswer = outcome.sent;
+      response.setEncoding("utf8");
+      response.on("data", (text: string) => (outcome.body += text));
+      response.on("end", () => {
+        if (!keepSending) settle();
+      });
+    });
+    request.on("error", (error) => {
+      outcome.error = error.message;
+      settle();
+    });
+    request.on("close", () => {
+      if (!keepSending || outcome.error) settle();
+    });
+    const write = () => {
+      while (outcome.sent < total && !request.destroyed && (keepSending || outcome.status === null)) {
+        outcome.sent += chunk.byteLength;
+        if (!request.write(chunk)) return void request.once("drain", write);
+      }
+      if (!request.destroyed) request.end();
+    };
+    write();
+  });
+}
+
+describe("request bodies", () => {
+  it("knows each route's limit, whatever the spelling Remix would still match", () => {
+    expect(bodyLimitFor("/contact")).toBe(FORM_BODY_LIMIT);
+    expect(bodyLimitFor("/login.data")).toBe(FORM_BODY_LIMIT);
+    expect(bodyLimitFor("/generate")).toBe(GENERATION_BODY_LIMIT);
+    expect(bodyLimitFor("/Generate.data")).toBe(GENERATION_BODY_LIMIT);
+    expect(bodyLimitFor("/api/generate/text/")).toBe(GENERATION_BODY_LIMIT);
+    expect(bodyLimitFor("/wallet/top-up/manual.data")).toBe(RECEIPT_BODY_LIMIT);
+    expect(bodyLimitFor("/webhooks/stripe")).toBe(STRIPE_WEBHOOK_BODY_LIMIT);
+    // Five 20 MB attachments and a prompt; a 5 MB receipt; forms far smaller.
+    expect(GENERATION_BODY_LIMIT).toBeGreaterThan(100 * 1024 * 1024);
+    expect(RECEIPT_BODY_LIMIT).toBeGreaterThan(5 * 1024 * 1024);
+    expect(FORM_BODY_LIMIT).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  it("hands a body under its route's limit to the app whole", async () => {
+    const { seen, handle } = recorder();
+    const { base } = await serve(handle);
+    const outcome = await upload(`${base}/generate`, { total: 2 * 1024 * 1024 });
+    expect(outcome.status).toBe(200);
+    expect(seen[0]!.body.length).toBe(2 * 1024 * 1024);
+  });
+
+  it("answers 413 the moment a streamed body passes the limit, aborts the app's work and drops its answer", async () => {
+    let aborted = false;
+    let readError: unknown = null;
+    const [appDone, done] = signal();
+    const { base, errors } = await serve(
+      async (request) => {
+        request.signal.addEventListener("abort", () => (aborted = true));
+        try {
+          await request.text();
+        } catch (error) {
+          readError = error;
+        }
+        done();
+        return new Response("the app's own answer", { status: 400 });
+      },
+      { bodyLimit: () => 256 * 1024 },
+    );
+    const outcome = await upload(`${base}/contact`, { total: 50 * 1024 * 1024 });
+    expect(outcome.status).toBe(413);
+    expect(outcome.body).toMatch(/larger than this page accepts \(256 KB\)/);
+    // The client still had almost all of its 50 MB to send when it was told.
+    expect(outcome.sentBeforeAnswer).toBeLessThan(16 * 1024 * 1024);
+    await appDone;
+    expect(aborted).toBe(true);
+    expect(String(readError)).toMatch(/BodyTooLarge|over 262144 bytes/);
+    expect(errors).toEqual([]);
+  });
+
+  it("answers 413 to a declared Content-Length over the limit without calling the app", async () => {
+    const { seen, handle } = recorder();
+    const { base } = await serve(handle, { bodyLimit: () => 1024 });
+    const outcome = await upload(`${base}/login`, { total: 4096, headers: { "content-length": 4096 } });
+    expect(outcome.status).toBe(413);
+    expect(seen).toEqual([]);
+  });
+
+  it("delivers the app's answer when it stops reading a body early, and keeps the connection for the next request", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports: number[] = [];
+    const { base } = await serve(async (request) => {
+      // As a multipart parser does on a field over its own limit: read a little, cancel the rest.
+      const reader = request.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+      return new Response("field too large", { status: 400 });
+    });
+    server!.on("connection", (socket: net.Socket) => ports.push(socket.remotePort!));
+    const first = await upload(`${base}/generate`, { total: 512 * 1024, agent, keepSending: false });
+    expect(first).toMatchObject({ status: 400, body: "field too large", error: null });
+    const second = await upload(`${base}/generate`, { total: 1024, agent });
+    expect(second).toMatchObject({ status: 400, error: null });
+    expect(ports).toHaveLength(1);
+    agent.destroy();
+  });
+
+  it("delivers an answer made without reading the body (a 415), and serves the next request on the connection", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { base } = await serve(async () => new Response("not a form", { status: 415 }));
+    const first = await upload(`${base}/contact`, { total: 128 * 1024, agent });
+    expect(first).toMatchObject({ status: 415, body: "not a form", error: null });
+    const second = await fetch(`${base}/contact`);
+    expect(second.status).toBe(415);
+    expect((await upload(`${base}/contact`, { total: 10, agent })).status).toBe(415);
+    agent.destroy();
+  });
+
+  it("closes the connection of a client that goes on sending long after its answer", async () => {
+    const { base } = await serve(async (request) => new Response(await request.text()), {
+      bodyLimit: () => 64 * 1024,
+    });
+    const total = 1024 * 1024 * 1024;
+    const outcome = await upload(`${base}/contact`, { total, keepSending: true });
+    expect(outcome.status).toBe(413);
+    expect(outcome.error).not.toBeNull();
+    // Cut off after about a megabyte more (plus what the sockets' buffers held), far from the gigabyte.
+    expect(outcome.sent).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe("the Content-Security-Policy", () => {
+  const directive = (policy: string, name: string) =>
+    policy
+      .split(";")
+      .map((part) => part.trim())
+      .find((part) => part.startsWith(`${name} `)) ?? "";
+
+  it("gives each answer its own script nonce, hands it to the app, and allows no other inline script", async () => {
+    const nonces: unknown[] = [];
+    const { base } = await serve(async (_request, context) => {
+      nonces.push(context.cspNonce);
+      return new Response("<p>page</p>", { headers: { "content-type": "text/html" } });
+    });
+    const policies = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${base}/login`);
+      await response.text();
+      policies.push(response.headers.get("content-security-policy")!);
+    }
+    expect(nonces).toHaveLength(2);
+    expect(nonces[0]).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    expect(nonces[1]).not.toBe(nonces[0]);
+    policies.forEach((policy, index) => {
+      const scripts = directive(policy, "script-src");
+      expect(scripts).toBe(`script-src 'self' 'nonce-${String(nonces[index])}'`);
+      expect(directive(policy, "connect-src")).toBe("connect-src 'self'");
+      expect(directive(policy, "object-src")).toBe("object-src 'none'");
+      expect(directive(policy, "base-uri")).toBe("base-uri 'self'");
+    });
+  });
+
+  it("lets the development build's live reload connect, and only it", async () => {
+    const { base } = await serve(async () => new Response("ok"), { production: false, liveReload: true });
+    const policy = (await fetch(`${base}/`)).headers.get("content-security-policy")!;
+    expect(directive(policy, "connect-src")).toBe("connect-src 'self' ws://localhost:*");
+    expect(directive(policy, "script-src")).not.toContain("unsafe-inline");
   });
 });
 
