@@ -2,7 +2,7 @@ import { getFormProps, getInputProps, useForm } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { signIn } from "#app/models/account.server";
@@ -10,7 +10,8 @@ import { googleErrorMessage } from "#app/models/google.server";
 import { requireAnonymous } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { consumeRateLimit, rateLimits, resetRateLimit, retryMessage } from "#app/utils/rate-limit.server";
-import { clientInfo, clientIp, safeRedirectPath } from "#app/utils/request.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
+import { clientInfo, clientIp } from "#app/utils/request.server";
 import { LoginSchema } from "#app/utils/validation";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · AI Wallet" }];
@@ -22,6 +23,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     googleEnabled: env.googleEnabled,
     notice: params.get("reset") ? "Your password was changed. Sign in with the new one." : null,
     error: googleErrorMessage(params.get("error")),
+    // Only a target the action would accept goes into the form ("" = the home page).
+    redirectTo: safeRedirectPath(params.get("redirectTo"), ""),
   };
 }
 
@@ -54,9 +57,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function LoginPage() {
-  const { googleEnabled, notice, error } = useLoaderData<typeof loader>();
+  const { googleEnabled, notice, error, redirectTo } = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
-  const [searchParams] = useSearchParams();
   const [form, fields] = useForm({
     id: "login",
     lastResult,
@@ -85,7 +87,7 @@ export default function LoginPage() {
       ) : null}
       <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
-        <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? ""} />
+        <input type="hidden" name="redirectTo" value={redirectTo} />
         <Field
           label="Email"
           errors={fields.email.errors}
