@@ -28,20 +28,34 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
+const accountIpKey = (email: string, ip: string) => `login:account-ip:${email}:${ip}`;
+
+/**
+ * Seconds to wait, or 0. Checked in order, and a later counter only counts attempts the earlier ones let
+ * through: one address's failures on an account never reach the account-wide ceiling past its own 10.
+ */
+async function signInLimit(email: string, ip: string) {
+  const checks = [
+    [`login:ip:${ip}`, rateLimits.loginPerIp],
+    [accountIpKey(email, ip), rateLimits.loginPerAccountIp],
+    [`login:account:${email}`, rateLimits.loginPerAccountCeiling],
+  ] as const;
+  for (const [key, rule] of checks) {
+    const result = await consumeRateLimit(key, rule);
+    if (!result.allowed) return result.retryAfterSeconds;
+  }
+  return 0;
+}
+
 export async function action({ request, context }: ActionFunctionArgs) {
   await requireAnonymous(request);
   const formData = await request.formData();
   const submission = parseWithZod(formData, { schema: LoginSchema });
   if (submission.status !== "success") return data(submission.reply({ hideFields: ["password"] }), { status: 400 });
   const { email, password, redirectTo } = submission.value;
-  const perIp = await consumeRateLimit(`login:ip:${clientIp(context)}`, rateLimits.loginPerIp);
-  const perAccount = await consumeRateLimit(`login:account:${email}`, rateLimits.loginPerAccount);
-  if (!perIp.allowed || !perAccount.allowed) {
-    const wait = Math.max(
-      perIp.allowed ? 0 : perIp.retryAfterSeconds,
-      perAccount.allowed ? 0 : perAccount.retryAfterSeconds,
-    );
-    return data(submission.reply({ formErrors: [retryMessage(wait)], hideFields: ["password"] }), { status: 429 });
+  const limited = await signInLimit(email, clientIp(context));
+  if (limited) {
+    return data(submission.reply({ formErrors: [retryMessage(limited)], hideFields: ["password"] }), { status: 429 });
   }
   const result = await signIn(email, password, clientInfo(request, context));
   if (!result.ok) {
@@ -52,7 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       },
     );
   }
-  await resetRateLimit(`login:account:${email}`);
+  await resetRateLimit(accountIpKey(email, clientIp(context)));
   return redirect(safeRedirectPath(redirectTo, "/"), { headers: { "Set-Cookie": result.cookie } });
 }
 
