@@ -21,7 +21,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const params = new URL(request.url).searchParams;
   return {
     googleEnabled: env.googleEnabled,
-    notice: params.get("reset") ? "Your password was changed. Sign in with the new one." : null,
+    notice: params.get("reset")
+      ? "Your password was changed. Sign in with the new one."
+      : params.get("verified")
+        ? "Your email address is confirmed. Sign in to continue."
+        : null,
     error: googleErrorMessage(params.get("error")),
     // Only a target the action would accept goes into the form ("" = the home page).
     redirectTo: safeRedirectPath(params.get("redirectTo"), ""),

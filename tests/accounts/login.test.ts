@@ -259,8 +259,8 @@ describe("password reset closes every door of the previous holder", () => {
       postRequest("/reset-password", { token, password: "the owner's passphrase", confirm: "the owner's passphrase" }),
     );
 
-    const { confirmWithCode } = await import("#app/models/account.server");
-    expect((await confirmWithCode(attackerAddress, "email_change", code)).ok).toBe(false);
+    const { confirmEmailChangeWithCode } = await import("#app/models/email-change.server");
+    expect((await confirmEmailChangeWithCode(victim.id, code, null)).ok).toBe(false);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: victim.id } })).email).toBe(victim.email);
   });
 });
