@@ -126,6 +126,7 @@ export default function LoginPage() {
       {googleEnabled ? (
         // A full page POST: the answer is a redirect to Google, and the cookies it sets must land first.
         <Form method="post" action="/auth/google" reloadDocument className="mt-4">
+          <input type="hidden" name="redirectTo" value={redirectTo} />
           <button type="submit" className="btn-secondary w-full">
             Continue with Google
           </button>
