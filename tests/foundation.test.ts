@@ -10,7 +10,7 @@ import { isCommonPassword, verifyPassword, hashPassword } from "#app/utils/passw
 import { consumeRateLimit } from "#app/utils/rate-limit.server";
 import { getAuth, requireRole, requireVerifiedUser } from "#app/utils/auth.server";
 import { prisma } from "#app/utils/db.server";
-import { safeRedirectPath } from "#app/utils/request.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
 import { describeUserAgent } from "#app/utils/user-agent";
 import { call, createUser, getRequest, signedInCookie } from "#tests/helpers";
 

@@ -663,3 +663,59 @@ describe("the login page", () => {
     expect((page.data as { error: string | null }).error).toBeNull();
   });
 });
+
+describe("returning to where the sign-in started (redirectTo, item 7)", () => {
+  async function startFrom(redirectTo: string) {
+    const result = await call(startAction, postRequest("/auth/google", { redirectTo }));
+    const url = new URL(result.location!);
+    const cookie = ["google_oauth_state", "google_code_verifier", "google_return_to"]
+      .map((name) => cookieFrom(result.headers, name))
+      .filter(Boolean)
+      .join("; ");
+    return { result, url, cookie, state: url.searchParams.get("state")! };
+  }
+
+  async function finish(started: Awaited<ReturnType<typeof startFrom>>, claims: Claims, cookie = started.cookie) {
+    const code = googleAuthorizes(started.url, claims);
+    return callback({ state: started.state, code }, cookie);
+  }
+
+  it("a returning member lands on the safe target; the return cookie is then cleared", async () => {
+    const email = uniqueEmail("return");
+    await createUser({ email, verified: true });
+    const started = await startFrom("/history?page=2");
+    expect(cookieFrom(started.result.headers, "google_return_to")).not.toBe("");
+    const result = await finish(started, { sub: uniqueSub(), email });
+    expect(result.location).toBe("/history?page=2");
+    expect(result.headers.getSetCookie().some((value) => /^google_return_to=;.*Max-Age=0/.test(value))).toBe(true);
+  });
+
+  it("a hostile target is never stored, and a forged return cookie is refused on the way out", async () => {
+    const email = uniqueEmail("return-hostile");
+    await createUser({ email, verified: true });
+    const hostile = await startFrom("/\t/evil.example");
+    expect(cookieFrom(hostile.result.headers, "google_return_to")).toBe("");
+    expect((await finish(hostile, { sub: uniqueSub(), email })).location).toBe("/");
+
+    const { googleReturnCookie } = await import("#app/models/google.server");
+    const forged = (await googleReturnCookie.serialize("//evil.example")).split(";")[0]!;
+    const other = uniqueEmail("return-forged");
+    await createUser({ email: other, verified: true });
+    const started = await startFrom("");
+    const result = await finish(started, { sub: uniqueSub(), email: other }, `${started.cookie}; ${forged}`);
+    expect(result.location).toBe("/");
+  });
+
+  it("a new person returns there after the onboarding form", async () => {
+    const started = await startFrom("/pricing");
+    const result = await finish(started, { sub: uniqueSub(), email: uniqueEmail("return-new"), name: "Ama Mensah" });
+    expect(result.location).toBe("/onboarding/google");
+    const cookie = [cookieFrom(result.headers, "google_signup"), cookieFrom(started.result.headers, "google_return_to")]
+      .filter(Boolean)
+      .join("; ");
+    const form = { displayName: "Ama Mensah", country: "GH", phone: "", ageConfirmed: "on", termsAccepted: "on" };
+    const done = await call(onboardingAction, postRequest("/onboarding/google", form, { cookie }));
+    expect(done.location).toBe("/pricing");
+    expect(cookieFrom(done.headers, "session")).toMatch(/^session=/);
+  });
+});

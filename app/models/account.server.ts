@@ -1,9 +1,6 @@
 import { createElement } from "react";
 import type { Prisma } from "@prisma/client";
 import * as AccountExists from "#emails/account-exists";
-import * as EmailChange from "#emails/email-change";
-import * as EmailChangedNotice from "#emails/email-changed-notice";
-import { maskEmail } from "#emails/mask";
 import * as NewSignIn from "#emails/new-sign-in";
 import * as PasswordChanged from "#emails/password-changed";
 import * as PasswordReset from "#emails/password-reset";
@@ -18,6 +15,7 @@ import {
   type ClientInfo,
 } from "#app/models/session.server";
 import {
+  cancelPendingAccountChanges,
   createVerification,
   resendCooldown,
   VERIFICATION_MINUTES,
@@ -118,76 +116,27 @@ export async function resendSignupVerification(userId: string) {
   return { status: "sent" as const };
 }
 
-async function applyVerifiedAddress(
-  result: { userId: string; purpose: "signup" | "email_change"; email: string },
-  ip: string | null,
-) {
-  if (result.purpose === "signup") {
-    const { count } = await prisma.user.updateMany({
-      where: { id: result.userId, email: result.email, emailVerifiedAt: null },
-      data: { emailVerifiedAt: new Date() },
-    });
-    if (count === 1) await grantWelcomeCredit(result.userId, { ip });
-    return { ok: true as const, userId: result.userId, purpose: result.purpose };
-  }
-  const before = await prisma.user.findUnique({
-    where: { id: result.userId },
-    select: { email: true, displayName: true },
+async function markAddressVerified(userId: string, email: string, ip: string | null) {
+  const { count } = await prisma.user.updateMany({
+    where: { id: userId, email, emailVerifiedAt: null },
+    data: { emailVerifiedAt: new Date() },
   });
-  if (!before) return { ok: false as const, reason: "invalid" as const };
-  try {
-    await prisma.$transaction(async (tx) => {
-      await tx.user.update({
-        where: { id: result.userId },
-        data: { email: result.email, emailVerifiedAt: new Date() },
-      });
-      await audit(
-        {
-          actorId: result.userId,
-          action: "account.email_changed",
-          targetType: "user",
-          targetId: result.userId,
-          ip,
-          // Masked: the log is append-only (even account deletion cannot edit it), so it keeps just
-          // enough for the owner and staff to recognise the addresses.
-          before: { email: maskEmail(before.email) },
-          after: { email: maskEmail(result.email) },
-        },
-        tx,
-      );
-    });
-  } catch (error) {
-    if ((error as Prisma.PrismaClientKnownRequestError).code === "P2002")
-      return { ok: false as const, reason: "taken" as const };
-    throw error;
-  }
-  const props = { displayName: before.displayName, newEmail: maskEmail(result.email), when: new Date().toUTCString() };
-  await sendEmail({
-    to: before.email,
-    subject: EmailChangedNotice.subject(props),
-    react: createElement(EmailChangedNotice.EmailChangedNoticeEmail, props),
-    tag: "email-changed",
-  });
-  logger.info("account.email_changed", { userId: result.userId });
-  return { ok: true as const, userId: result.userId, purpose: result.purpose };
+  if (count === 1) await grantWelcomeCredit(userId, { ip });
+  return { ok: true as const, userId, email };
 }
 
-/** `ip` goes into the security log when the code confirms an email change. */
-export async function confirmWithCode(
-  email: string,
-  purpose: "signup" | "email_change",
-  code: string,
-  ip: string | null = null,
-) {
-  const result = await verifyCode(email, purpose, code);
+/** The sign-up code typed on /verify. (Email changes: email-change.server.ts.) */
+export async function confirmSignupWithCode(email: string, code: string, ip: string | null) {
+  const result = await verifyCode(email, "signup", code);
   if (!result.ok) return result;
-  return applyVerifiedAddress(result, ip);
+  return markAddressVerified(result.userId, result.email, ip);
 }
 
-export async function confirmWithLink(token: string, ip: string | null = null) {
-  const result = await verifyLinkToken(token);
+/** The sign-up link, confirmed by the POST of the page it opens (never by the GET). */
+export async function confirmSignupWithLink(token: string, ip: string | null) {
+  const result = await verifyLinkToken(token, { purpose: "signup" });
   if (!result.ok) return result;
-  return applyVerifiedAddress(result, ip);
+  return markAddressVerified(result.userId, result.email, ip);
 }
 
 /**
@@ -296,12 +245,9 @@ export async function resetPassword(token: string, newPassword: string, ip: stri
       data: { usedAt: new Date() },
     });
     if (count !== 1) return null;
-    await tx.passwordReset.updateMany({ where: { userId: row.userId, usedAt: null }, data: { usedAt: new Date() } });
-    // Whoever controlled the account before the reset may have started an email change: cancel it.
-    await tx.emailVerification.updateMany({
-      where: { userId: row.userId, purpose: "email_change", consumedAt: null },
-      data: { consumedAt: new Date() },
-    });
+    // Whoever controlled the account before the reset may have started an email change or another
+    // reset: both end here.
+    await cancelPendingAccountChanges(tx, row.userId);
     await tx.password.upsert({
       where: { userId: row.userId },
       create: { userId: row.userId, hash: passwordHash },
@@ -343,7 +289,10 @@ async function sendPasswordChangedNotice(userId: string) {
   });
 }
 
-/** Changes the password after re-checking the current one; every other session ends. */
+/**
+ * Changes the password after re-checking the current one; every other session ends, and so do pending
+ * email changes and reset links.
+ */
 export async function changePassword(
   userId: string,
   currentSessionId: string,
@@ -356,6 +305,8 @@ export async function changePassword(
   const hash = await hashPassword(next);
   await prisma.$transaction(async (tx) => {
     await tx.password.upsert({ where: { userId }, create: { userId, hash }, update: { hash } });
+    // A new password locks out whoever knew the old one: their pending email change and resets too.
+    await cancelPendingAccountChanges(tx, userId);
     await audit({ actorId: userId, action: "account.password_changed", targetType: "user", targetId: userId, ip }, tx);
   });
   await invalidateUserSessions(userId, { except: currentSessionId });
@@ -364,50 +315,14 @@ export async function changePassword(
   return { ok: true as const };
 }
 
-/** Re-authenticates, then sends a code and link to the new address; the change applies once proven. */
-export async function requestEmailChange(userId: string, password: string, newEmail: string, ip: string | null = null) {
-  const user = await prisma.user.findUnique({
-    where: { id: userId },
-    select: { email: true, displayName: true, password: { select: { hash: true } } },
-  });
-  if (!user || !(await verifyPassword(user.password?.hash, password)))
-    return { ok: false as const, reason: "password" as const };
-  if (newEmail === user.email) return { ok: false as const, reason: "same" as const };
-  // Logged whether or not the address turns out to be taken: the request is what happened. Addresses
-  // are masked, as for email_changed.
-  await audit({
-    actorId: userId,
-    action: "account.email_change_requested",
-    targetType: "user",
-    targetId: userId,
-    ip,
-    before: { email: maskEmail(user.email) },
-    after: { email: maskEmail(newEmail) },
-  });
-  // A taken address gets the same answer (no enumeration); the final update would refuse it anyway.
-  const taken = await prisma.user.findUnique({ where: { email: newEmail }, select: { id: true } });
-  if (taken) return { ok: true as const };
-  const { code, linkToken } = await createVerification(userId, "email_change", newEmail);
-  const props = {
-    displayName: user.displayName,
-    newEmail,
-    code,
-    link: url(`/verify?token=${linkToken}`),
-    expiresInMinutes: VERIFICATION_MINUTES,
-  };
-  await sendEmail({
-    to: newEmail,
-    subject: EmailChange.subject(props),
-    react: createElement(EmailChange.EmailChangeEmail, props),
-    tag: "email-change",
-  });
-  return { ok: true as const };
-}
-
-/** "Sign out everywhere else": ends every session but the current one, and logs it. */
+/**
+ * "Sign out everywhere else": ends every session but the current one, and every pending email change and
+ * reset link (someone on another device may have started them), and logs it.
+ */
 export async function signOutOtherSessions(userId: string, currentSessionId: string, ip: string | null) {
   const others = await prisma.session.count({ where: { userId, id: { not: currentSessionId } } });
   await invalidateUserSessions(userId, { except: currentSessionId });
+  await prisma.$transaction((tx) => cancelPendingAccountChanges(tx, userId));
   await audit({
     actorId: userId,
     action: "account.sessions_revoked",
@@ -431,14 +346,6 @@ export async function signOutSession(userId: string, sessionId: string, ip: stri
     after: { scope: "one", count: 1, device: describeUserAgent(session.userAgent) },
   });
   return true;
-}
-
-export async function pendingEmailChange(userId: string) {
-  return prisma.emailVerification.findFirst({
-    where: { userId, purpose: "email_change", consumedAt: null, expiresAt: { gt: new Date() } },
-    orderBy: { createdAt: "desc" },
-    select: { email: true, expiresAt: true },
-  });
 }
 
 export async function updateProfile(
@@ -496,6 +403,10 @@ export function describeSecurityEvent(event: {
       return "Password reset with an emailed link; every device was signed out";
     case "account.email_change_requested":
       return `Asked to change the email address to ${jsonField(after, "email") ?? "a new address"}`;
+    case "account.email_change_cancelled":
+      return jsonField(after, "via") === "email_link"
+        ? "Email change cancelled from the link sent to the old address"
+        : "Email change cancelled";
     case "account.email_changed":
       return `Email address changed from ${jsonField(before, "email") ?? "the old address"} to ${
         jsonField(after, "email") ?? "a new address"

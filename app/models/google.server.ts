@@ -68,6 +68,17 @@ export const googleSignupCookie = createCookie(`${cookiePrefix}google_signup`, {
   maxAge: GOOGLE_SIGNUP_MINUTES * 60,
 });
 
+/**
+ * Where to go once signed in, when the Google sign-in started from /login?redirectTo=…: already a safe
+ * path (safeRedirectPath), set only when there is one, and read through safeRedirectPath again. Path "/"
+ * because both the callback and the onboarding form finish a sign-in.
+ */
+export const googleReturnCookie = createCookie(`${cookiePrefix}google_return_to`, {
+  ...oauthCookieOptions,
+  path: "/",
+  maxAge: GOOGLE_SIGNUP_MINUTES * 60,
+});
+
 export type GoogleRefusal =
   "state" | "cancelled" | "failed" | "unverified" | "linked_elsewhere" | "expired" | "disabled";
 

@@ -1,4 +1,4 @@
-import type { VerificationPurpose } from "@prisma/client";
+import type { Prisma, VerificationPurpose } from "@prisma/client";
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import { timingSafeEqual } from "node:crypto";
 import { hashToken } from "#app/models/session.server";
@@ -32,11 +32,16 @@ function sameHash(a: string, b: string) {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** Starts a new proof for (user, purpose); any earlier pending one stops working. */
+/**
+ * Starts a new proof for (user, purpose); any earlier pending one stops working. An email change also
+ * gets a cancel token, for the "not you?" link sent to the old address: a separate secret, so the link
+ * that can only cancel never confirms.
+ */
 export async function createVerification(userId: string, purpose: VerificationPurpose, email: string) {
   const id = crypto.randomUUID();
   const code = randomCode();
   const linkToken = randomLinkToken();
+  const cancelToken = purpose === "email_change" ? randomLinkToken() : null;
   await prisma.$transaction([
     prisma.emailVerification.updateMany({
       where: { userId, purpose, consumedAt: null },
@@ -50,11 +55,27 @@ export async function createVerification(userId: string, purpose: VerificationPu
         email,
         codeHash: codeHash(id, code),
         linkTokenHash: hashToken(linkToken),
+        cancelTokenHash: cancelToken ? hashToken(cancelToken) : null,
         expiresAt: new Date(Date.now() + VERIFICATION_MINUTES * 60_000),
       },
     }),
   ]);
-  return { code, linkToken };
+  return { code, linkToken, cancelToken };
+}
+
+/**
+ * Ends every pending email change and password reset of a member: whoever started them may be the
+ * person the member is locking out (password change, reset, sign-out everywhere). Runs in the caller's
+ * transaction.
+ */
+export async function cancelPendingAccountChanges(tx: Prisma.TransactionClient, userId: string) {
+  const now = new Date();
+  const emailChanges = await tx.emailVerification.updateMany({
+    where: { userId, purpose: "email_change", consumedAt: null },
+    data: { consumedAt: now },
+  });
+  const resets = await tx.passwordReset.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
+  return { emailChanges: emailChanges.count, resets: resets.count };
 }
 
 /** Seconds until another code may be sent (0 when allowed). */
@@ -76,17 +97,20 @@ export type VerificationResult =
 /**
  * Checks a typed code for the pending proof of `email` (and purpose). Wrong codes count against
  * the proof; the fifth wrong one ends it. An address with no pending proof gets the same "invalid".
+ * With `userId`, only that member's proof counts (two members may be moving to the same address).
  */
 export async function verifyCode(
   email: string,
   purpose: VerificationPurpose,
   code: string,
+  userId: string | null = null,
 ): Promise<VerificationResult> {
   return prisma.$transaction(async (tx) => {
     const [pending] = await tx.$queryRaw<
       { id: string; user_id: string; code_hash: string; attempts: number; expires_at: Date }[]
     >`SELECT id, user_id, code_hash, attempts, expires_at FROM email_verifications
       WHERE email = ${email} AND purpose = ${purpose}::"VerificationPurpose" AND consumed_at IS NULL
+        AND (${userId}::text IS NULL OR user_id = ${userId}::text)
       ORDER BY created_at DESC LIMIT 1 FOR UPDATE`;
     if (!pending) return { ok: false, reason: "invalid" } as const;
     if (pending.expires_at.getTime() <= Date.now()) return { ok: false, reason: "expired" } as const;
@@ -104,13 +128,38 @@ export async function verifyCode(
   });
 }
 
-/** Consumes the proof behind an emailed link. */
-export async function verifyLinkToken(token: string): Promise<VerificationResult> {
+export type LinkProof = {
+  userId: string;
+  purpose: VerificationPurpose;
+  email: string;
+  state: "pending" | "expired" | "used";
+};
+
+/** What an emailed link is for, without using it: a GET of the link must change nothing. */
+export async function findLinkProof(token: string): Promise<LinkProof | null> {
+  const row = await prisma.emailVerification.findUnique({
+    where: { linkTokenHash: hashToken(token) },
+    select: { userId: true, purpose: true, email: true, consumedAt: true, expiresAt: true },
+  });
+  if (!row) return null;
+  const state = row.consumedAt ? "used" : row.expiresAt <= new Date() ? "expired" : "pending";
+  return { userId: row.userId, purpose: row.purpose, email: row.email, state };
+}
+
+/**
+ * Consumes the proof behind an emailed link, if it is for `expected.purpose`. With `expected.userId`, the
+ * proof must be that member's: a link opened in somebody else's session is refused and stays usable.
+ */
+export async function verifyLinkToken(
+  token: string,
+  expected: { purpose: VerificationPurpose; userId?: string },
+): Promise<VerificationResult | { ok: false; reason: "wrong_account" }> {
   const tokenHash = hashToken(token);
   const now = new Date();
   const row = await prisma.emailVerification.findUnique({ where: { linkTokenHash: tokenHash } });
-  if (!row || row.consumedAt) return { ok: false, reason: "invalid" };
+  if (!row || row.consumedAt || row.purpose !== expected.purpose) return { ok: false, reason: "invalid" };
   if (row.expiresAt <= now) return { ok: false, reason: "expired" };
+  if (expected.userId !== undefined && row.userId !== expected.userId) return { ok: false, reason: "wrong_account" };
   // The update only wins once: a second click (or a racing code entry) finds consumedAt set.
   const { count } = await prisma.emailVerification.updateMany({
     where: { id: row.id, consumedAt: null },
@@ -120,12 +169,41 @@ export async function verifyLinkToken(token: string): Promise<VerificationResult
   return { ok: true, userId: row.userId, purpose: row.purpose, email: row.email };
 }
 
-export function verificationErrorMessage(reason: "invalid" | "expired" | "too_many_attempts") {
+export type CancelProof = { userId: string; email: string; state: "pending" | "expired" | "used" };
+
+/** What a "not you? cancel" link points at, without using it. */
+export async function findCancelProof(token: string): Promise<CancelProof | null> {
+  const row = await prisma.emailVerification.findUnique({
+    where: { cancelTokenHash: hashToken(token) },
+    select: { userId: true, email: true, consumedAt: true, expiresAt: true },
+  });
+  if (!row) return null;
+  const state = row.consumedAt ? "used" : row.expiresAt <= new Date() ? "expired" : "pending";
+  return { userId: row.userId, email: row.email, state };
+}
+
+/** Ends the email change behind a cancel link; true only for the request that actually cancelled it. */
+export async function consumeCancelToken(tx: Prisma.TransactionClient, token: string) {
+  const { count } = await tx.emailVerification.updateMany({
+    where: {
+      cancelTokenHash: hashToken(token),
+      purpose: "email_change",
+      consumedAt: null,
+      expiresAt: { gt: new Date() },
+    },
+    data: { consumedAt: new Date() },
+  });
+  return count === 1;
+}
+
+export function verificationErrorMessage(reason: "invalid" | "expired" | "too_many_attempts" | "wrong_account") {
   switch (reason) {
     case "expired":
       return "That code has expired. Send a new one below.";
     case "too_many_attempts":
       return "Too many wrong codes. Send a new code and try again.";
+    case "wrong_account":
+      return "This link belongs to another account. Sign out, then sign in to the account that asked for it.";
     default:
       return "That code is not right, or it was already used. Check the latest email and try again.";
   }

@@ -4,12 +4,14 @@ import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import {
   completeGoogleSignIn,
   googleErrorParam,
+  googleReturnCookie,
   googleSignupCookie,
   googleStateCookie,
   googleVerifierCookie,
   requireGoogle,
   type GoogleRefusal,
 } from "#app/models/google.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
 import { clientInfo } from "#app/utils/request.server";
 
 // Google sends the browser back here with ?code&state (or ?error). The state must match the cookie
@@ -24,7 +26,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const headers = new Headers();
   headers.append("Set-Cookie", await googleStateCookie.serialize("", { maxAge: 0 }));
   headers.append("Set-Cookie", await googleVerifierCookie.serialize("", { maxAge: 0 }));
-  const refuse = (reason: GoogleRefusal) => redirect(`/login?error=${googleErrorParam(reason)}`, { headers });
+  const returnTo = (await googleReturnCookie.parse(cookieHeader)) as unknown;
+  const clearReturn = async () => {
+    if (returnTo !== null) headers.append("Set-Cookie", await googleReturnCookie.serialize("", { maxAge: 0 }));
+  };
+  const refuse = async (reason: GoogleRefusal) => {
+    await clearReturn();
+    return redirect(`/login?error=${googleErrorParam(reason)}`, { headers });
+  };
 
   const state = params.get("state");
   if (typeof expectedState !== "string" || !expectedState || state !== expectedState) return refuse("state");
@@ -37,11 +46,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const result = await completeGoogleSignIn({ code, codeVerifier, client: clientInfo(request, context) });
   if (result.status === "refused") return refuse(result.reason);
   if (result.status === "onboarding") {
+    // The return path stays for the onboarding form, which finishes the sign-in.
     headers.append("Set-Cookie", await googleSignupCookie.serialize(result.token));
     return redirect("/onboarding/google", { headers });
   }
+  await clearReturn();
   headers.append("Set-Cookie", result.cookie);
-  return redirect("/", { headers });
+  return redirect(safeRedirectPath(typeof returnTo === "string" ? returnTo : null, "/"), { headers });
 }
 
 export function ErrorBoundary() {

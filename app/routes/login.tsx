@@ -2,7 +2,7 @@ import { getFormProps, getInputProps, useForm } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
 import { signIn } from "#app/models/account.server";
@@ -11,7 +11,8 @@ import { requireAnonymous } from "#app/utils/auth.server";
 import { env } from "#app/utils/env.server";
 import { readForm } from "#app/utils/form.server";
 import { consumeRateLimit, rateLimits, resetRateLimit, retryMessage } from "#app/utils/rate-limit.server";
-import { clientInfo, clientIp, safeRedirectPath } from "#app/utils/request.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
+import { clientInfo, clientIp } from "#app/utils/request.server";
 import { LoginSchema } from "#app/utils/validation";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · AI Wallet" }];
@@ -21,9 +22,34 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const params = new URL(request.url).searchParams;
   return {
     googleEnabled: env.googleEnabled,
-    notice: params.get("reset") ? "Your password was changed. Sign in with the new one." : null,
+    notice: params.get("reset")
+      ? "Your password was changed. Sign in with the new one."
+      : params.get("verified")
+        ? "Your email address is confirmed. Sign in to continue."
+        : null,
     error: googleErrorMessage(params.get("error")),
+    // Only a target the action would accept goes into the form ("" = the home page).
+    redirectTo: safeRedirectPath(params.get("redirectTo"), ""),
   };
+}
+
+const accountIpKey = (email: string, ip: string) => `login:account-ip:${email}:${ip}`;
+
+/**
+ * Seconds to wait, or 0. Checked in order, and a later counter only counts attempts the earlier ones let
+ * through: one address's failures on an account never reach the account-wide ceiling past its own 10.
+ */
+async function signInLimit(email: string, ip: string) {
+  const checks = [
+    [`login:ip:${ip}`, rateLimits.loginPerIp],
+    [accountIpKey(email, ip), rateLimits.loginPerAccountIp],
+    [`login:account:${email}`, rateLimits.loginPerAccountCeiling],
+  ] as const;
+  for (const [key, rule] of checks) {
+    const result = await consumeRateLimit(key, rule);
+    if (!result.allowed) return result.retryAfterSeconds;
+  }
+  return 0;
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -32,14 +58,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseWithZod(formData, { schema: LoginSchema });
   if (submission.status !== "success") return data(submission.reply({ hideFields: ["password"] }), { status: 400 });
   const { email, password, redirectTo } = submission.value;
-  const perIp = await consumeRateLimit(`login:ip:${clientIp(context)}`, rateLimits.loginPerIp);
-  const perAccount = await consumeRateLimit(`login:account:${email}`, rateLimits.loginPerAccount);
-  if (!perIp.allowed || !perAccount.allowed) {
-    const wait = Math.max(
-      perIp.allowed ? 0 : perIp.retryAfterSeconds,
-      perAccount.allowed ? 0 : perAccount.retryAfterSeconds,
-    );
-    return data(submission.reply({ formErrors: [retryMessage(wait)], hideFields: ["password"] }), { status: 429 });
+  const limited = await signInLimit(email, clientIp(context));
+  if (limited) {
+    return data(submission.reply({ formErrors: [retryMessage(limited)], hideFields: ["password"] }), { status: 429 });
   }
   const result = await signIn(email, password, clientInfo(request, context));
   if (!result.ok) {
@@ -50,14 +71,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       },
     );
   }
-  await resetRateLimit(`login:account:${email}`);
+  await resetRateLimit(accountIpKey(email, clientIp(context)));
   return redirect(safeRedirectPath(redirectTo, "/"), { headers: { "Set-Cookie": result.cookie } });
 }
 
 export default function LoginPage() {
-  const { googleEnabled, notice, error } = useLoaderData<typeof loader>();
+  const { googleEnabled, notice, error, redirectTo } = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
-  const [searchParams] = useSearchParams();
   const [form, fields] = useForm({
     id: "login",
     lastResult,
@@ -86,7 +106,7 @@ export default function LoginPage() {
       ) : null}
       <Form method="post" className="mt-6 space-y-4 card" {...getFormProps(form)}>
         <FormMessage id={form.errorId} errors={form.errors} />
-        <input type="hidden" name="redirectTo" value={searchParams.get("redirectTo") ?? ""} />
+        <input type="hidden" name="redirectTo" value={redirectTo} />
         <Field
           label="Email"
           errors={fields.email.errors}
@@ -107,6 +127,7 @@ export default function LoginPage() {
       {googleEnabled ? (
         // A full page POST: the answer is a redirect to Google, and the cookies it sets must land first.
         <Form method="post" action="/auth/google" reloadDocument className="mt-4">
+          <input type="hidden" name="redirectTo" value={redirectTo} />
           <button type="submit" className="btn-secondary w-full">
             Continue with Google
           </button>

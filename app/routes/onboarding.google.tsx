@@ -10,11 +10,13 @@ import {
   completeGoogleOnboarding,
   getPendingGoogleSignup,
   googleErrorParam,
+  googleReturnCookie,
   googleSignupCookie,
   requireGoogle,
 } from "#app/models/google.server";
 import { requireAnonymous } from "#app/utils/auth.server";
 import { readForm } from "#app/utils/form.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
 import { clientInfo } from "#app/utils/request.server";
 import { GoogleOnboardingSchema } from "#app/utils/validation";
 
@@ -51,9 +53,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (submission.status !== "success") return data(submission.reply(), { status: 400 });
   const result = await completeGoogleOnboarding(token, submission.value, clientInfo(request, context));
   const headers = new Headers({ "Set-Cookie": await clearedSignupCookie() });
+  const returnTo = (await googleReturnCookie.parse(request.headers.get("cookie"))) as unknown;
+  if (returnTo !== null) headers.append("Set-Cookie", await googleReturnCookie.serialize("", { maxAge: 0 }));
   if (result.status === "refused") return redirect(`/login?error=${googleErrorParam(result.reason)}`, { headers });
   headers.append("Set-Cookie", result.cookie);
-  return redirect("/", { headers });
+  return redirect(safeRedirectPath(typeof returnTo === "string" ? returnTo : null, "/"), { headers });
 }
 
 export default function GoogleOnboardingPage() {

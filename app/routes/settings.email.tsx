@@ -6,7 +6,12 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { Field, FormMessage, SubmitButton } from "#app/components/forms";
-import { confirmWithCode, pendingEmailChange, requestEmailChange } from "#app/models/account.server";
+import {
+  cancelEmailChange,
+  confirmEmailChangeWithCode,
+  pendingEmailChange,
+  requestEmailChange,
+} from "#app/models/email-change.server";
 import { verificationErrorMessage } from "#app/models/verification.server";
 import { requireUser } from "#app/utils/auth.server";
 import { readForm } from "#app/utils/form.server";
@@ -30,6 +35,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request);
   const formData = await readForm(request);
+  if (formData.get("intent") === "cancel") {
+    await cancelEmailChange(user.id, clientIp(context));
+    return { request: null, confirm: null, cancelled: true };
+  }
   if (formData.get("intent") === "confirm") {
     const submission = parseWithZod(formData, { schema: ConfirmSchema });
     if (submission.status !== "success") return data({ confirm: submission.reply(), request: null }, { status: 400 });
@@ -40,18 +49,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
         { status: 429 },
       );
     }
-    const pending = await pendingEmailChange(user.id);
-    if (!pending) {
-      return data(
-        {
-          confirm: submission.reply({ formErrors: ["There is no email change waiting. Start again."] }),
-          request: null,
-        },
-        { status: 400 },
-      );
-    }
-    const result = await confirmWithCode(pending.email, "email_change", submission.value.code, clientIp(context));
+    const result = await confirmEmailChangeWithCode(user.id, submission.value.code, clientIp(context));
     if (!result.ok) {
+      if (result.reason === "none") {
+        return data(
+          {
+            confirm: submission.reply({ formErrors: ["There is no email change waiting. Start again."] }),
+            request: null,
+          },
+          { status: 400 },
+        );
+      }
       const message =
         result.reason === "taken"
           ? "That address now belongs to another account."
@@ -134,6 +142,16 @@ export default function EmailSettings() {
             Confirm new address
           </SubmitButton>
         </Form>
+      ) : null}
+      {pendingEmail ? (
+        <Form method="post">
+          <SubmitButton pendingText="Cancelling…" className="btn-secondary" name="intent" value="cancel">
+            Cancel this change
+          </SubmitButton>
+        </Form>
+      ) : null}
+      {actionData && "cancelled" in actionData ? (
+        <FormMessage tone="success" errors={["The email change was cancelled. Your address stays the same."]} />
       ) : null}
       {hasPassword ? (
         <Form method="post" className="space-y-4 card" {...getFormProps(requestForm)}>

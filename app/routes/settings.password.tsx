@@ -40,7 +40,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }),
   });
   if (submission.status !== "success") return data({ result: submission.reply(hide), saved: false }, { status: 400 });
-  const limit = await consumeRateLimit(`login:account:${user.email}`, rateLimits.loginPerAccount);
+  const limit = await consumeRateLimit(`password-check:user:${user.id}`, rateLimits.loginPerAccount);
   if (!limit.allowed) {
     return data(
       { result: submission.reply({ formErrors: [retryMessage(limit.retryAfterSeconds)], ...hide }), saved: false },

@@ -1,6 +1,7 @@
 import type { Role } from "@prisma/client";
 import { redirect } from "@remix-run/node";
 import { validateSessionCookie, type SessionUser } from "#app/models/session.server";
+import { safeRedirectPath } from "#app/utils/redirect.server";
 
 type Auth =
   { user: SessionUser; sessionId: string; setCookie: string | null } | { user: null; setCookie: string | null };
@@ -35,8 +36,9 @@ export async function getUser(request: Request): Promise<SessionUser | null> {
 
 function loginRedirect(request: Request) {
   const url = new URL(request.url);
-  const back = url.pathname + url.search;
-  return redirect(back && back !== "/" ? `/login?redirectTo=${encodeURIComponent(back)}` : "/login");
+  // The same check the sign-in action applies later: a path it would refuse is not worth carrying.
+  const back = safeRedirectPath(url.pathname + url.search, "/");
+  return redirect(back !== "/" ? `/login?redirectTo=${encodeURIComponent(back)}` : "/login");
 }
 
 export async function requireSession(request: Request) {

@@ -7,6 +7,10 @@ export type RateLimitRule = { limit: number; windowSeconds: number };
 export const rateLimits = {
   loginPerIp: { limit: 30, windowSeconds: 15 * 60 },
   loginPerAccount: { limit: 10, windowSeconds: 15 * 60 },
+  // Sign-in failures count per (account, address), so a stranger cannot lock a member out from their
+  // own device; the account-wide ceiling (above what one address may try) still slows a spread-out guess.
+  loginPerAccountIp: { limit: 10, windowSeconds: 15 * 60 },
+  loginPerAccountCeiling: { limit: 100, windowSeconds: 15 * 60 },
   signupPerIp: { limit: 10, windowSeconds: 60 * 60 },
   verifyPerIp: { limit: 30, windowSeconds: 15 * 60 },
   resendPerAccount: { limit: 5, windowSeconds: 60 * 60 },

@@ -16,9 +16,3 @@ export function clientIp(context: AppLoadContext | undefined): string {
 export function clientInfo(request: Request, context: AppLoadContext | undefined) {
   return { ip: clientIp(context), userAgent: request.headers.get("user-agent") };
 }
-
-/** A same-site path to go back to after sign-in; anything else falls back. */
-export function safeRedirectPath(to: FormDataEntryValue | string | null | undefined, fallback = "/") {
-  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\")) return fallback;
-  return to;
-}

@@ -61,11 +61,33 @@ describe("sign-in", () => {
     expect(await prisma.session.count({ where: { userId: user.id } })).toBe(0);
   });
 
-  it("locks an account after 10 failures in 15 minutes, even with the right password", async () => {
+  it("stops one address after 10 failures on an account, even with the right password", async () => {
     const user = await createUser();
-    for (let i = 0; i < 10; i += 1) expect((await login(user.email, "wrong", `192.0.2.${100 + i}`)).status).toBe(400);
-    const locked = await login(user.email, TEST_PASSWORD, "192.0.2.200");
+    for (let i = 0; i < 10; i += 1) expect((await login(user.email, "wrong", "192.0.2.100")).status).toBe(400);
+    const locked = await login(user.email, TEST_PASSWORD, "192.0.2.100");
     expect(locked.status).toBe(429);
+    expect(JSON.stringify(locked.data)).toContain("Too many attempts");
+    expect(await prisma.session.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("a stranger failing from one address cannot lock the member out: the right password works from another", async () => {
+    const user = await createUser();
+    for (let i = 0; i < 12; i += 1) await login(user.email, "wrong", "192.0.2.101");
+    expect((await login(user.email, "wrong", "192.0.2.101")).status).toBe(429);
+    const member = await login(user.email, TEST_PASSWORD, "198.51.100.7");
+    expect(member.status).toBe(302);
+    expect(await prisma.session.count({ where: { userId: user.id } })).toBe(1);
+  });
+
+  it("a guess spread over many addresses is still capped for the account", async () => {
+    const user = await createUser();
+    // Ten addresses, ten wrong guesses each: every one of them is checked (400), none is refused early.
+    for (let ip = 0; ip < 10; ip += 1) {
+      for (let i = 0; i < 10; i += 1)
+        expect((await login(user.email, "wrong", `192.0.2.${120 + ip}`)).status).toBe(400);
+    }
+    const capped = await login(user.email, TEST_PASSWORD, "198.51.100.8");
+    expect(capped.status).toBe(429);
     expect(await prisma.session.count({ where: { userId: user.id } })).toBe(0);
   });
 
@@ -237,8 +259,8 @@ describe("password reset closes every door of the previous holder", () => {
       postRequest("/reset-password", { token, password: "the owner's passphrase", confirm: "the owner's passphrase" }),
     );
 
-    const { confirmWithCode } = await import("#app/models/account.server");
-    expect((await confirmWithCode(attackerAddress, "email_change", code)).ok).toBe(false);
+    const { confirmEmailChangeWithCode } = await import("#app/models/email-change.server");
+    expect((await confirmEmailChangeWithCode(victim.id, code, null)).ok).toBe(false);
     expect((await prisma.user.findUniqueOrThrow({ where: { id: victim.id } })).email).toBe(victim.email);
   });
 });

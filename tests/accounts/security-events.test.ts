@@ -11,7 +11,7 @@ import { action as resetAction } from "#app/routes/reset-password";
 import { action as emailAction } from "#app/routes/settings.email";
 import { action as passwordAction } from "#app/routes/settings.password";
 import { loader as securityLoader } from "#app/routes/settings.security";
-import { loader as verifyLoader } from "#app/routes/verify";
+import { action as verifyAction } from "#app/routes/verify";
 import { action as sessionsAction } from "#app/routes/settings.sessions";
 import { prisma } from "#app/utils/db.server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
@@ -239,7 +239,13 @@ describe("security events: email change", () => {
     );
     const link = extractLink((await latestOutboxEmail(newEmail, "email-change"))!.text)!;
     const url = new URL(link);
-    await call(verifyLoader, getRequest(`${url.pathname}${url.search}`), {}, context("198.51.100.44"));
+    const token = url.searchParams.get("token")!;
+    await call(
+      verifyAction,
+      postRequest("/verify", { intent: "link", token }, { cookie }),
+      {},
+      context("198.51.100.44"),
+    );
     const [changed] = await userEvents(user.id, "account.email_changed");
     expect(changed).toMatchObject({ actorId: user.id, ip: "198.51.100.44", after: { email: maskEmail(newEmail) } });
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).email).toBe(newEmail);
@@ -490,6 +496,10 @@ describe("Settings → Security", () => {
       "Email address changed from a@example.com to b@example.com",
     );
     expect(you("account.sessions_revoked", { scope: "others", count: 2 })).toBe("Signed out every other device");
+    expect(you("account.email_change_cancelled", { via: "email_link" })).toBe(
+      "Email change cancelled from the link sent to the old address",
+    );
+    expect(you("account.email_change_cancelled", { via: "settings" })).toBe("Email change cancelled");
     expect(you("account.google_linked")).toMatch(/^Google account linked/);
     expect(describeSecurityEvent({ action: "support.something_new", actor: "staff", before: null, after: null })).toBe(
       "An administrator acted on your account (support.something_new)",

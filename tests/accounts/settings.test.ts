@@ -3,7 +3,7 @@ import { action as emailAction, loader as emailLoader } from "#app/routes/settin
 import { action as profileAction, loader as profileLoader } from "#app/routes/settings._index";
 import { action as passwordAction } from "#app/routes/settings.password";
 import { action as sessionsAction, loader as sessionsLoader } from "#app/routes/settings.sessions";
-import { loader as verifyLoader } from "#app/routes/verify";
+import { action as verifyAction } from "#app/routes/verify";
 import { prisma } from "#app/utils/db.server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
 import {
@@ -133,7 +133,11 @@ describe("settings: email change", () => {
     );
     const link = new URL(extractLink((await latestOutboxEmail(target, "email-change"))!.text)!);
     await createUser({ email: target });
-    const result = await call(verifyLoader, getRequest(link.pathname + link.search, { cookie }));
+    const result = await call(
+      verifyAction,
+      postRequest("/verify", { intent: "link", token: link.searchParams.get("token")! }, { cookie }),
+    );
+    expect(result.status).toBe(400);
     expect((result.data as { linkError: string }).linkError).toContain("another account");
     expect((await prisma.user.findUniqueOrThrow({ where: { id: user.id } })).email).toBe(user.email);
   });

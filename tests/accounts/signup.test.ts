@@ -148,16 +148,20 @@ describe("email verification", () => {
     expect(JSON.stringify(result.data)).toContain("8 digits");
   });
 
-  it("verifies with the link (once) and signs in the browser that opens it", async () => {
-    const { form, link } = await signedUp();
-    const path = new URL(link).pathname + new URL(link).search;
-    const result = await call(verifyLoader, getRequest(path));
+  it("the link opens a confirm page (GET changes nothing); its POST verifies once and signs in this browser", async () => {
+    const { form, cookie, link } = await signedUp();
+    const url = new URL(link);
+    const page = await call(verifyLoader, getRequest(url.pathname + url.search));
+    expect(page.status).toBe(200);
+    expect((await prisma.user.findUniqueOrThrow({ where: { email: form.email } })).emailVerifiedAt).toBeNull();
+    const token = url.searchParams.get("token")!;
+    const result = await call(verifyAction, postRequest("/verify", { intent: "link", token }, { cookie }));
     expect(result.status).toBe(302);
     expect(cookieFrom(result.headers, "session")).toMatch(/^session=/);
     expect((await prisma.user.findUniqueOrThrow({ where: { email: form.email } })).emailVerifiedAt).not.toBeNull();
-    const reused = await call(verifyLoader, getRequest(path));
-    expect(reused.status).toBe(200);
-    expect((reused.data as { linkError: string }).linkError).toMatch(/not right|already used/);
+    const reused = await call(verifyLoader, getRequest(url.pathname + url.search));
+    expect(reused.status).toBe(400);
+    expect((reused.data as { linkError: string }).linkError).toMatch(/already used/);
   });
 
   it("an older code stops working when a new one is sent; resend has a cooldown", async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Locator, Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createUser, TEST_PASSWORD } from "#tests/helpers";
 import { extractCode, extractLink } from "../fakes/email-helpers";
 import {
   browserSuite,
@@ -402,3 +403,91 @@ describe("the production server's routing", () => {
     expect(await missing.text()).toMatch(/<h1[^>]*>Page not found<\/h1>/);
   });
 });
+
+// Item 7 with JavaScript: the hydrated sign-in form posts with fetch and Remix follows the redirect in
+// the page. Whatever `redirectTo` says, the browser must end on the app's own origin.
+describe("signing in with a hostile redirectTo, in a real browser", () => {
+  // As typed in the address bar (already URL-encoded where it matters).
+  const HOSTILE_QUERIES = [
+    "/%09/evil.example",
+    "/%0a/evil.example",
+    "%2F%5Cevil.example",
+    "//evil.example",
+    "/%5C/evil.example",
+    "https://evil.example/",
+    "javascript:alert(document.domain)",
+    "/.//evil.example",
+  ];
+
+  it("stays on the app for each variant and never runs a script", async () => {
+    const member = await createUser({ displayName: "Redirect Tester" });
+    const browser = suite.browser(PHONE);
+    const page = browser.page;
+    const dialogs: string[] = [];
+    const onDialog = (dialog: { message(): string; dismiss(): Promise<void> }) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    };
+    page.on("dialog", onDialog);
+    try {
+      for (const query of HOSTILE_QUERIES) {
+        await browser.context.clearCookies();
+        await goto(page, `${app.url}/login?redirectTo=${query}`);
+        await signIn(page, member.email, TEST_PASSWORD);
+        await page.waitForURL((url) => url.pathname !== "/login");
+        await heading(page, "Welcome, Redirect Tester.");
+        expect(new URL(page.url()).origin, query).toBe(app.url);
+      }
+    } finally {
+      page.off("dialog", onDialog);
+    }
+    expect(dialogs).toEqual([]);
+  });
+});
+
+// Items 8 and 12 in a real browser, at phone size: the old address hears about the change, the new
+// address's link only opens a page, and confirming needs the member's own session (sign in and back).
+describe("changing the email address, in a real browser", () => {
+  it("asks for the password, tells the old address, and confirms from the link after signing in", async () => {
+    const member = await createUser({ displayName: "Moving Member" });
+    const newEmail = `moved-${Date.now()}-${randomBytes(3).toString("hex")}@example.com`;
+    const browser = suite.browser(PHONE);
+    const page = browser.page;
+    await browser.context.clearCookies();
+    await signInAsMember(page, member.email);
+
+    await goto(page, `${app.url}/settings/email`);
+    await page.getByLabel("New email address").fill(newEmail);
+    await page.getByLabel("Your password").fill(TEST_PASSWORD);
+    await page.getByRole("button", { name: "Send a code to the new address" }).click();
+    await page.getByText(`We sent a code to ${newEmail}`).waitFor();
+    await expectNoHorizontalOverflow(page);
+
+    const notice = await waitForEmail(app.resend, member.email, /^Someone asked to change/);
+    expect(notice.text).not.toContain(newEmail);
+    expect(notice.text).toMatch(/\/cancel-email-change\?token=/);
+    const message = await waitForEmail(app.resend, newEmail, /^Confirm your new email/);
+    const link = extractLink(message.text)!;
+
+    // Opened signed out (say, on another device): sign in first, then come back to the same link.
+    await browser.context.clearCookies();
+    await goto(page, link);
+    await page.waitForURL((url) => url.pathname === "/login");
+    await heading(page, "Sign in");
+    await signIn(page, member.email, TEST_PASSWORD);
+    await page.waitForURL(link);
+    await heading(page, "Confirm your new email address");
+    await page.getByText(newEmail).waitFor();
+    await saveScreenshot(page, "email-change-confirm", PHONE);
+    await expectNoHorizontalOverflow(page);
+    await page.getByRole("button", { name: "Use this address" }).click();
+    await page.waitForURL(`${app.url}/settings?emailChanged=1`);
+    await page.getByText("Your email address was changed.").waitFor();
+  });
+});
+
+async function signInAsMember(page: Page, email: string) {
+  await goto(page, `${app.url}/login`);
+  await signIn(page, email, TEST_PASSWORD);
+  await page.waitForURL(`${app.url}/`);
+}
