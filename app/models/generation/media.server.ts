@@ -13,7 +13,7 @@ import {
   type MediaStep,
 } from "./media-runners.server";
 import { enqueueGeneration, generationQueue } from "./queue.server";
-import { capRefusal } from "./refusals.server";
+import { capRefusal, notStarted } from "./refusals.server";
 import { fail, isRegistryError } from "./settle.server";
 import { MEDIA_HOLD_MS, timeoutMs } from "./settings.server";
 import { checkAttachments, lookUpRequest, requireModel, startTogether, type Started } from "./start.server";
@@ -21,9 +21,14 @@ import { checkAttachments, lookUpRequest, requireModel, startTogether, type Star
 // Images, speech and video: checked, priced and held on submit, run step by step by the background job
 // (app/jobs/generations.server.ts), each modality by its runner (media-runners.server.ts).
 
-type Alongside = (tx: Prisma.TransactionClient, row: Generation) => Promise<void>;
+type Alongside = {
+  /** Made ready before the hold (outside the transaction, which must stay short). */
+  ready?: () => Promise<unknown>;
+  /** Written in the row's transaction. */
+  write: (tx: Prisma.TransactionClient, row: Generation) => Promise<void>;
+};
 
-async function createMedia(modality: MediaModality, input: MediaInput, alongside: Alongside): Promise<Started> {
+async function createMedia(modality: MediaModality, input: MediaInput, alongside?: Alongside): Promise<Started> {
   const [existing, found] = await lookUpRequest(input.userId, input.requestId, input.modelId);
   if (existing) return { row: existing, replayed: true };
   const entry = requireModel(found, modality);
@@ -32,6 +37,10 @@ async function createMedia(modality: MediaModality, input: MediaInput, alongside
   const { params, held } = MEDIA_RUNNERS[modality].prepare(entry, input, files);
   const cap = input.costCap ?? null;
   if (cap !== null && held > cap) throw capRefusal(held, cap);
+  await alongside?.ready?.().catch((error: unknown) => {
+    logger.error("generation.start_failed", { model: entry.id, error });
+    throw notStarted(null);
+  });
   return startTogether(
     {
       userId: input.userId,
@@ -47,20 +56,23 @@ async function createMedia(modality: MediaModality, input: MediaInput, alongside
     },
     new Date(Date.now() + MEDIA_HOLD_MS),
     files,
-    alongside,
+    alongside?.write ?? (async () => undefined),
   );
 }
 
 /**
  * Submits a media generation: checks and holds it, then writes its row, its input files and its job in one
- * transaction, so a generation is queued exactly when it exists (docs/decisions/0021). A failure after
- * the hold voids it and leaves nothing behind (a "not_started" refusal). A replayed request id gets its
- * generation back, queued once.
+ * transaction, so a generation is queued exactly when it exists (docs/decisions/0021). A job queue that
+ * cannot start refuses it before the hold; a failure after the hold (the job or the files cannot be
+ * written) voids it and leaves nothing behind. Both are a "not_started" refusal (503). A replayed request
+ * id gets its generation back, queued once.
  */
-export async function submitMedia(modality: MediaModality, input: MediaInput): Promise<Started> {
-  // The queue exists before anything is held: a job queue that cannot start refuses the request early.
-  await generationQueue();
-  return createMedia(modality, input, (tx, row) => enqueueGeneration(row.id, 0, tx));
+export function submitMedia(modality: MediaModality, input: MediaInput): Promise<Started> {
+  return createMedia(modality, input, {
+    // Started (and its queue created) outside the transaction: the first start installs pg-boss's schema.
+    ready: generationQueue,
+    write: (tx, row) => enqueueGeneration(row.id, 0, tx),
+  });
 }
 
 /**
@@ -68,7 +80,7 @@ export async function submitMedia(modality: MediaModality, input: MediaInput): P
  * `runMedia` (scripts and tests). The pages submit with `submitMedia`.
  */
 export function prepareMedia(modality: MediaModality, input: MediaInput): Promise<Started> {
-  return createMedia(modality, input, async () => undefined);
+  return createMedia(modality, input);
 }
 
 // How long one run may hold a generation: longer than pg-boss lets its job stay active (the timeout plus
