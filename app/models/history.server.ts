@@ -2,7 +2,7 @@ import { Prisma, type GenerationStatus, type Modality } from "@prisma/client";
 import { prisma } from "#app/utils/db.server";
 import { logger } from "#app/utils/logger.server";
 import { getStorage } from "#app/utils/storage.server";
-import { outcomeMessage, titleFrom } from "./generation.server";
+import { IN_FLIGHT_STATUSES, outcomeMessage, titleFrom } from "./generation.server";
 
 // History: the member's own generations, listed, searched, opened and deleted. Every query names the
 // member's id. Searching uses the generated `search` tsvector column (prompt + output, 'simple'
@@ -11,8 +11,6 @@ import { outcomeMessage, titleFrom } from "./generation.server";
 // Prompts and outputs are never logged: only ids and counts.
 
 export const HISTORY_PAGE_SIZE = 20;
-/** Still in flight: cannot be deleted yet (the worker or stream would write to it again). */
-const IN_FLIGHT: readonly GenerationStatus[] = ["queued", "running"];
 
 const MAX_QUERY_WORDS = 12;
 const MAX_WORD_LENGTH = 64;
@@ -334,7 +332,8 @@ export async function deleteGeneration(userId: string, id: string): Promise<Dele
       SELECT status::text AS status, deleted_at AS "deletedAt" FROM generations
       WHERE id = ${id} AND user_id = ${userId} FOR UPDATE`;
     if (!row) return { outcome: { status: "not_found" }, keys: [] };
-    if (IN_FLIGHT.includes(row.status)) {
+    // Still in flight: the worker or stream would write to it again.
+    if (IN_FLIGHT_STATUSES.includes(row.status)) {
       return { outcome: { status: "in_progress", message: IN_FLIGHT_MESSAGE }, keys: [] };
     }
 

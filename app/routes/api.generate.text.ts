@@ -10,19 +10,18 @@ import { requireVerifiedUser } from "#app/utils/auth.server";
 import { databaseUnavailableResponse } from "#app/utils/database-outage.server";
 import { isDatabaseUnavailable } from "#app/utils/db.server";
 import { readGenerationRequest } from "#app/utils/generation-request.server";
+import { encodeStreamEvent, STREAM_CONTENT_TYPE, type StreamRefusal } from "#app/utils/generation-stream";
 import { logger } from "#app/utils/logger.server";
 
 // POST a prompt (multipart: fields + file0…file4) and read the answer as it is written: newline-delimited
-// JSON events (start, delta…, done). Closing the connection stops the model; only what was produced is
-// charged. A refused request answers 4xx JSON { error, field } and nothing is held or sent upstream.
-
-const serialize = (event: TextEvent) =>
-  JSON.stringify(event, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n";
+// JSON events (start, delta…, done; the protocol is app/utils/generation-stream.ts). Closing the
+// connection stops the model; only what was produced is charged. A refused request answers 4xx JSON
+// { error, field, code } and nothing is held or sent upstream.
 
 function refused(status: number, error: string, field: string | null = null, code = "invalid") {
   const headers: Record<string, string> = { "Cache-Control": "no-store" };
   if (status === 503) headers["Retry-After"] = "5";
-  return Response.json({ error, field, code }, { status, headers });
+  return Response.json({ error, field, code } satisfies StreamRefusal, { status, headers });
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -65,7 +64,7 @@ async function run({ request }: ActionFunctionArgs) {
   }
 
   const headers = {
-    "Content-Type": "application/x-ndjson; charset=utf-8",
+    "Content-Type": STREAM_CONTENT_TYPE,
     // no-transform keeps the compression middleware from buffering the stream.
     "Cache-Control": "no-store, no-transform",
     "X-Accel-Buffering": "no",
@@ -92,7 +91,7 @@ async function run({ request }: ActionFunctionArgs) {
         message: row.status === "running" ? "This request is still running." : null,
       },
     ];
-    return new Response(events.map(serialize).join(""), { headers });
+    return new Response(events.map(encodeStreamEvent).join(""), { headers });
   }
 
   const encoder = new TextEncoder();
@@ -104,7 +103,7 @@ async function run({ request }: ActionFunctionArgs) {
       const emit = (event: TextEvent) => {
         if (!open) return;
         try {
-          controller.enqueue(encoder.encode(serialize(event)));
+          controller.enqueue(encoder.encode(encodeStreamEvent(event)));
         } catch {
           open = false;
         }

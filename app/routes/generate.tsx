@@ -16,15 +16,14 @@ import {
   type ParamDefaults,
 } from "#app/components/generation-form";
 import { Markdown } from "#app/components/markdown";
-import { enqueueGeneration } from "#app/jobs/generations.server";
 import { listCatalog } from "#app/models/catalog.server";
 import {
   findGeneration,
   GenerationRefused,
   refusalStatus,
-  prepareMedia,
   prepareText,
   streamText,
+  submitMedia,
 } from "#app/models/generation.server";
 import { getWalletBalance } from "#app/models/ledger.server";
 import { requireVerifiedUser } from "#app/utils/auth.server";
@@ -107,7 +106,8 @@ export async function action({ request }: ActionFunctionArgs) {
       const row = prepared.replayed ? prepared.row : await streamText(prepared, () => undefined, request.signal);
       return redirect(`/history/${row.id}`);
     }
-    const { row, replayed } = await prepareMedia(modality, {
+    // Held, recorded and queued together (or not at all).
+    const { row } = await submitMedia(modality, {
       userId: user.id,
       requestId: input.requestId,
       modelId: input.model,
@@ -121,7 +121,6 @@ export async function action({ request }: ActionFunctionArgs) {
       seconds: input.seconds,
       aspectRatio: input.aspectRatio,
     });
-    if (!replayed) await enqueueGeneration(row.id);
     return redirect(`/history/${row.id}`);
   } catch (error) {
     if (error instanceof GenerationRefused) {

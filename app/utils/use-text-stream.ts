@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { decodeStreamEvent, generationStateSchema, streamRefusalSchema } from "./generation-stream";
 
-// Sends a prompt to /api/generate/text and follows the answer as it streams (newline-delimited JSON).
+// Sends a prompt to /api/generate/text and follows the answer as it streams (newline-delimited JSON, the
+// protocol of generation-stream.ts, checked event by event: a line that is not one ends the stream as a
+// lost connection).
 // Stop aborts the request: the server then stops the model and charges only what was delivered; the hook
 // asks /api/generations/:id what that came to, so the page can say it.
 
@@ -33,18 +36,13 @@ const INITIAL: StreamState = {
   error: null,
 };
 
-type Event =
-  | { type: "start"; generationId: string; conversationId: string | null; held: string }
-  | { type: "delta"; text: string }
-  | { type: "done"; generationId: string; status: string; cost: string; text: string; message: string | null };
-
 async function settledOutcome(generationId: string): Promise<Partial<StreamState>> {
   for (let attempt = 0; attempt < 40; attempt++) {
     const response = await fetch(`/api/generations/${generationId}`, { headers: { accept: "application/json" } });
     if (response.ok) {
-      const body = (await response.json()) as { status: string; cost: string | null; message: string | null };
-      if (body.status !== "running" && body.status !== "queued") {
-        return { outcome: body.status, cost: body.cost === null ? null : BigInt(body.cost), message: body.message };
+      const state = generationStateSchema.safeParse(await response.json());
+      if (state.success && state.data.status !== "running" && state.data.status !== "queued") {
+        return { outcome: state.data.status, cost: state.data.cost, message: state.data.message };
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -74,8 +72,9 @@ export function useTextStream(onFinished?: (state: StreamState) => void) {
       const response = await fetch("/api/generate/text", { method: "POST", body, signal: abort.signal });
       const type = response.headers.get("content-type") ?? "";
       if (!response.ok || !type.includes("ndjson")) {
-        const refusal = type.includes("json")
-          ? ((await response.json()) as { error: string; field: string | null; code: string })
+        const body = type.includes("json") ? streamRefusalSchema.safeParse(await response.json()) : null;
+        const refusal = body?.success
+          ? body.data
           : { error: "Something went wrong. Please try again.", field: null, code: "http" };
         update({ status: "refused", error: { message: refusal.error, field: refusal.field, code: refusal.code } });
         return;
@@ -90,20 +89,20 @@ export function useTextStream(onFinished?: (state: StreamState) => void) {
         let newline;
         let text = current.text;
         while ((newline = buffer.indexOf("\n")) >= 0) {
-          const event = JSON.parse(buffer.slice(0, newline)) as Event;
+          const event = decodeStreamEvent(buffer.slice(0, newline));
           buffer = buffer.slice(newline + 1);
           if (event.type === "start") {
             update({
               status: "streaming",
               generationId: event.generationId,
               conversationId: event.conversationId,
-              held: BigInt(event.held),
+              held: event.held,
             });
           } else if (event.type === "delta") {
             text += event.text;
           } else {
             text = event.text;
-            update({ status: "done", outcome: event.status, cost: BigInt(event.cost), message: event.message });
+            update({ status: "done", outcome: event.status, cost: event.cost, message: event.message });
           }
         }
         // One render per network chunk, not per token.
