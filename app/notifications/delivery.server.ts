@@ -30,6 +30,12 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(attempts - 1, 0), LONGEST_PAUSE_MS);
 }
 
+/** From the first attempt to the last (the privacy page states it). */
+export const RETRY_WINDOW_MS = Array.from({ length: MAX_ATTEMPTS - 1 }, (_, index) => retryDelayMs(index + 1)).reduce(
+  (total, pause) => total + pause,
+  0,
+);
+
 export type DeliveryOutcome =
   /** Handed to the provider. */
   | "sent"
@@ -174,6 +180,11 @@ export async function deliverDueNotifications({
     if (outcome === "retry" || Date.now() - started > budgetMs) break;
   }
   return result;
+}
+
+/** How many emails are waiting to be sent (the dev outbox page shows it). */
+export function countPendingNotifications(): Promise<number> {
+  return prisma.notification.count({ where: { status: "pending" } });
 }
 
 /** Retention: every notification row goes NOTIFICATION_RETENTION_DAYS after it was written. */

@@ -18,6 +18,7 @@ import {
   deliverNotification,
   MAX_ATTEMPTS,
   NOTIFICATION_RETENTION_DAYS,
+  RETRY_WINDOW_MS,
   retryDelayMs,
 } from "#app/notifications/delivery.server";
 import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
@@ -121,6 +122,7 @@ describe("notifications outbox", () => {
     const span = now.getTime() - first;
     expect(span).toBeGreaterThan(20 * 60 * MINUTE);
     expect(span).toBeLessThan(26 * 60 * MINUTE);
+    expect(span).toBe(RETRY_WINDOW_MS); // what the privacy page states
     expect(sentTo(to)).toHaveLength(MAX_ATTEMPTS);
     expect(await prisma.notification.findUniqueOrThrow({ where: { id } })).toMatchObject({
       status: "failed",
