@@ -21,7 +21,7 @@ import {
   RETRY_WINDOW_MS,
   retryDelayMs,
 } from "#app/notifications/delivery.server";
-import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
+import { NOTIFICATION_QUEUE, nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma } from "#app/utils/db.server";
 import { stopBoss } from "#app/utils/jobs.server";
 import { setLogSink } from "#app/utils/logger.server";
@@ -244,10 +244,16 @@ describe("notifications outbox", () => {
     expect(await prisma.notification.findUnique({ where: { id: recent.id } })).not.toBeNull();
   });
 
-  it("the nudge after the commit has the running worker send it at once, without waiting for the sweep", async () => {
-    await startNotificationWorker();
+  it("the nudge after the commit is written without a started pg-boss, and the worker sends it at once", async () => {
+    await startNotificationWorker(); // creates the queue, as the worker process does
+    await stopBoss(); // this process is now like a web-only instance
     const { id, to } = await queued();
     await nudgeNotifications([id]);
+    const jobs = await prisma.$queryRaw<Array<{ data: { id: string } }>>`
+      SELECT data FROM pgboss.job WHERE name = ${NOTIFICATION_QUEUE}`;
+    expect(jobs.map((job) => job.data)).toContainEqual({ id }); // the job carries the id only
+
+    await startNotificationWorker();
     // Wait for the condition (the worker polls every second), never for a fixed time.
     await vi.waitFor(
       async () => {
