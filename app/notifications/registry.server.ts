@@ -15,9 +15,10 @@ import * as PasswordReset from "#emails/password-reset";
 import * as TopUpReceipt from "#emails/topup-receipt";
 import * as Verification from "#emails/verification";
 
-// Every kind of email the app sends, and the template that writes it. A notification row names its kind
-// and stores that template's props as its payload; the sender renders them here, at send time. This is the
-// only module outside /emails that imports a template (ESLint keeps models from doing it).
+// Every kind of email the app sends, and the template that writes it. A notification row names its kind and
+// stores that template's props as its payload; the sender renders them here, at send time. A kind is also the
+// email's tag (provider, dev outbox), so names stay stable. This is the only module outside /emails that
+// imports a template (ESLint keeps models from doing it).
 
 type Template<Props> = {
   subject: (props: Props) => string;
@@ -37,7 +38,7 @@ export const TEMPLATES = {
   "contact-received": template(ContactReceived.subject, ContactReceived.ContactReceivedEmail),
   "contact-reply": template(ContactReply.subject, ContactReply.ContactReplyEmail),
   "email-change": template(EmailChange.subject, EmailChange.EmailChangeEmail),
-  "email-changed-notice": template(EmailChangedNotice.subject, EmailChangedNotice.EmailChangedNoticeEmail),
+  "email-changed": template(EmailChangedNotice.subject, EmailChangedNotice.EmailChangedNoticeEmail),
   "export-ready": template(ExportReady.subject, ExportReady.ExportReadyEmail),
   "low-balance": template(LowBalance.subject, LowBalance.LowBalanceEmail),
   "manual-topup-approved": template(ManualTopUpApproved.subject, ManualTopUpApproved.ManualTopUpApprovedEmail),
