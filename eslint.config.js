@@ -32,6 +32,25 @@ const restrictedEverywhere = [
   },
 ];
 
+// Emails go through the notifications outbox (ADR 0022): a model queues a notification in its transaction;
+// only app/notifications renders templates and hands them to the transport.
+const emailOnlyThroughNotifications = {
+  paths: [
+    {
+      name: "#app/utils/email.server",
+      importNames: ["sendEmail", "sendRenderedEmail", "renderEmail"],
+      message: "Queue a notification (app/notifications/outbox.server.ts) in the change's transaction instead.",
+    },
+  ],
+  patterns: [
+    {
+      // A regex: in the gitignore-style `group` syntax a leading "#" starts a comment.
+      regex: "^(#emails/|(\\.\\./)+emails/)(?!mask$)",
+      message: "Templates belong to app/notifications/registry.server.ts: queue a notification of that kind instead.",
+    },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ["build/**", "public/build/**", ".data/**", "node_modules/**", "tests/artifacts/**"] },
   js.configs.recommended,
@@ -70,5 +89,17 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ["app/models/**/*.{ts,tsx}", "app/jobs/**/*.{ts,tsx}", "app/routes/**/*.{ts,tsx}"],
+    // Still sending inline until their follow-up conversion (ADR 0022); remove each once it queues instead.
+    ignores: [
+      "app/models/account.server.ts",
+      "app/models/session.server.ts",
+      "app/models/verification.server.ts",
+      "app/models/google.server.ts",
+      "app/models/email-change.server.ts",
+    ],
+    rules: { "no-restricted-imports": ["error", emailOnlyThroughNotifications] },
   },
 );

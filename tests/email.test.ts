@@ -8,10 +8,20 @@ import NewSignInEmail, { subject as newSignInSubject } from "#emails/new-sign-in
 import PasswordChangedEmail, { subject as passwordChangedSubject } from "#emails/password-changed";
 import PasswordResetEmail, { subject as passwordResetSubject } from "#emails/password-reset";
 import VerificationEmail, { subject as verificationSubject } from "#emails/verification";
-import { createResendTransport, EmailSendError, renderEmail, sendEmail } from "#app/utils/email.server";
+import { queueNotification } from "#app/notifications/outbox.server";
+import { loader as outboxLoader } from "#app/routes/dev.outbox";
+import { prisma } from "#app/utils/db.server";
+import {
+  createOutboxTransport,
+  createResendTransport,
+  EmailSendError,
+  renderEmail,
+  sendEmail,
+} from "#app/utils/email.server";
 import { setLogSink } from "#app/utils/logger.server";
 import { startFakeResend, type FakeResend } from "#tests/fakes/resend-server";
 import { extractCode, extractLink } from "#tests/fakes/email-helpers";
+import { call, deliverQueuedEmails, getRequest } from "#tests/helpers";
 
 const APP_URL = "https://wallet.example.test";
 const HTML_TAG = /<\/?[a-z][a-z0-9-]*(\s[^>]*)?\/?>/i;
@@ -282,10 +292,46 @@ describe("Resend transport", () => {
     });
   }
 
+  it("gives up on a provider that never answers, and sends the idempotency key it is given", async () => {
+    const transport = createResendTransport({ apiKey: "re_test_123", baseUrl: fake.url, from, timeoutMs: 200 });
+    const email = { to, subject: "s", react: createElement(VerificationEmail, props), tag: "verification" };
+    fake.stallNext();
+    const error = await sendEmail(email, { transport, idempotencyKey: "notification-1" }).catch((caught) => caught);
+    expect(error).toBeInstanceOf(EmailSendError);
+    expect((error as EmailSendError).status).toBeNull();
+    await sendEmail(email, { transport, idempotencyKey: "notification-1" });
+    expect(fake.requests.slice(-2).map((request) => request.headers["idempotency-key"])).toEqual([
+      "notification-1",
+      "notification-1",
+    ]);
+  });
+
   it("rejects tags Resend would refuse", async () => {
     const transport = createResendTransport({ apiKey: "re_test_123", baseUrl: fake.url, from });
     await expect(
       sendEmail({ to, subject: "s", react: createElement(VerificationEmail, props), tag: "bad tag!" }, { transport }),
     ).rejects.toThrow(/tag/);
+  });
+});
+
+describe("dev outbox", () => {
+  it("keeps one copy per idempotency key, and the page counts the emails still queued", async () => {
+    const transport = createOutboxTransport();
+    const email = { to: "dev@example.com", subject: "s", html: "<p>h</p>", text: "h", tag: "verification" };
+    const first = await transport.send(email, { idempotencyKey: "notification-dev-1" });
+    const again = await transport.send(email, { idempotencyKey: "notification-dev-1" });
+    expect(again).toEqual(first);
+    expect(await prisma.outboxEmail.count({ where: { id: "notification-dev-1" } })).toBe(1);
+
+    await queueNotification(prisma, {
+      kind: "contact-received",
+      to: "dev@example.com",
+      userId: null,
+      props: { name: "Dev", subject: "Hello", appUrl: APP_URL },
+    });
+    const page = await call(outboxLoader, getRequest("/dev/outbox"));
+    expect((page.data as { queued: number }).queued).toBe(1);
+    await deliverQueuedEmails();
+    expect(((await call(outboxLoader, getRequest("/dev/outbox"))).data as { queued: number }).queued).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createSession } from "#app/models/session.server";
+import { deliverDueNotifications } from "#app/notifications/delivery.server";
 import { prisma } from "#app/utils/db.server";
 import { hashPassword } from "#app/utils/password.server";
 
@@ -110,7 +111,18 @@ export function cookieFrom(headers: Headers, name?: string) {
   return found.join("; ");
 }
 
+/**
+ * Sends every email the app has queued and that is due (what the background sweep does), through the
+ * configured transport (the dev outbox, or the fake Resend when a test sets RESEND_API_KEY). Actions only
+ * queue their emails: call this before reading what was sent.
+ */
+export async function deliverQueuedEmails(options: Parameters<typeof deliverDueNotifications>[0] = {}) {
+  return deliverDueNotifications(options);
+}
+
+/** The newest dev-outbox email to this address (after delivering what was queued). */
 export async function latestOutboxEmail(to: string, tag?: string) {
+  await deliverQueuedEmails();
   return prisma.outboxEmail.findFirst({ where: { to, ...(tag ? { tag } : {}) }, orderBy: { createdAt: "desc" } });
 }
 

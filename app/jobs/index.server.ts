@@ -1,9 +1,9 @@
 import { startedBoss } from "#app/utils/jobs.server";
 import { logger } from "#app/utils/logger.server";
-import { startEmailWorker } from "./emails.server";
 import { startExportWorker } from "./exports.server";
 import { startGenerationWorker } from "./generations.server";
 import { purgeExpiredJob, reconcileGenerationsJob, voidExpiredHoldsJob } from "./maintenance.server";
+import { startNotificationWorker, sweepNotificationsJob } from "./notifications.server";
 
 // Every background job, its schedule, and its handler. pg-boss guarantees a scheduled job runs once
 // per tick across all instances.
@@ -11,6 +11,7 @@ export const JOBS = {
   voidExpiredHolds: { name: "ledger-void-expired-holds", cron: "* * * * *", run: voidExpiredHoldsJob },
   purgeExpired: { name: "maintenance-purge-expired", cron: "17 * * * *", run: purgeExpiredJob },
   reconcileGenerations: { name: "generations-reconcile", cron: "*/5 * * * *", run: reconcileGenerationsJob },
+  sweepNotifications: { name: "notifications-sweep", cron: "* * * * *", run: sweepNotificationsJob },
 } as const;
 
 export async function startBackgroundJobs() {
@@ -25,7 +26,7 @@ export async function startBackgroundJobs() {
     });
   }
   await startGenerationWorker();
-  await startEmailWorker();
+  await startNotificationWorker();
   await startExportWorker();
   logger.info("jobs.started", { jobs: Object.values(JOBS).map((job) => job.name) });
 }

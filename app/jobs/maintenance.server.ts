@@ -1,6 +1,7 @@
 import { purgeExports } from "#app/models/data-rights.server";
 import { reconcileGenerations } from "#app/models/generation.server";
 import { voidExpiredHolds } from "#app/models/ledger.server";
+import { purgeNotifications } from "#app/notifications/delivery.server";
 import { deleteExpiredSessions } from "#app/models/session.server";
 import { purgeWelcomeClaims } from "#app/models/wallet.server";
 import { prisma } from "#app/utils/db.server";
@@ -41,12 +42,14 @@ export async function purgeExpiredJob(now = new Date(), contactRetentionDays = e
   });
   const exports = await purgeExports(now);
   const welcomeClaims = await purgeWelcomeClaims(now);
+  const notifications = await purgeNotifications(now);
   return {
     verifications: verifications.count,
     resets: resets.count,
     googleSignups: googleSignups.count,
     contactMessages: contactMessages.count,
     welcomeClaims,
+    notifications,
     ...exports,
   };
 }

@@ -1,8 +1,5 @@
-import { createElement } from "react";
-import * as ContactReceived from "#emails/contact-received";
-import * as ContactReply from "#emails/contact-reply";
+import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma } from "#app/utils/db.server";
-import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { consumeRateLimit, type RateLimitRule } from "#app/utils/rate-limit.server";
@@ -33,26 +30,22 @@ export async function consumeContactLimit(ip: string, email: string) {
 }
 
 /**
- * Stores the message, then acknowledges it by email. The acknowledgement repeats only the subject: anyone
- * can type any address into the form, so echoing the message would let strangers send mail through us.
- * A failed acknowledgement is logged, never lost as a message: the operator still sees it in the inbox.
+ * Stores the message and queues its acknowledgement by email, together. The acknowledgement repeats only the
+ * subject: anyone can type any address into the form, so echoing the message would let strangers send mail
+ * through us. Sending happens later, in the background: an email outage never loses or refuses a message.
  */
 export async function submitContactMessage(input: ContactInput) {
-  const row = await prisma.contactMessage.create({ data: input, select: { id: true } });
-  const props = { name: input.name, subject: input.subject, appUrl: env.APP_URL };
-  try {
-    await sendEmail({
+  const { row, notificationId } = await prisma.$transaction(async (tx) => {
+    const row = await tx.contactMessage.create({ data: input, select: { id: true } });
+    const notificationId = await queueNotification(tx, {
+      kind: "contact-received",
       to: input.email,
-      subject: ContactReceived.subject(props),
-      react: createElement(ContactReceived.ContactReceivedEmail, props),
-      tag: "contact-received",
+      userId: input.userId,
+      props: { name: input.name, subject: input.subject, appUrl: env.APP_URL },
     });
-  } catch (error) {
-    logger.error("contact.ack_failed", {
-      contactId: row.id,
-      errorName: error instanceof Error ? error.name : "unknown",
-    });
-  }
+    return { row, notificationId };
+  });
+  await nudgeNotifications([notificationId]);
   logger.info("contact.received", { contactId: row.id, member: input.userId !== null });
   return row;
 }
@@ -67,8 +60,11 @@ export type InboxMessage = {
   createdAt: Date;
   handledAt: Date | null;
   handledBy: string | null;
-  replies: Array<{ id: string; body: string; createdAt: Date; author: string }>;
+  replies: Array<{ id: string; body: string; createdAt: Date; author: string; delivery: ReplyDelivery }>;
 };
+
+/** Where a reply's email is: still queued (retried while the provider is down), given up, or sent. */
+export type ReplyDelivery = "queued" | "failed" | "sent";
 
 /** The inbox: every unhandled message (oldest first), then the most recently handled ones. */
 export async function listContactMessages({ handledTake = 50 } = {}): Promise<{
@@ -99,6 +95,12 @@ export async function listContactMessages({ handledTake = 50 } = {}): Promise<{
     ? await prisma.user.findMany({ where: { id: { in: handlerIds } }, select: { id: true, displayName: true } })
     : [];
   const names = new Map(handlers.map((user) => [user.id, user.displayName]));
+  const emailIds = [...open, ...handled].flatMap((row) => row.replies.map((reply) => reply.emailId ?? ""));
+  const unsent = await prisma.notification.findMany({
+    where: { id: { in: emailIds.filter(Boolean) }, status: { in: ["pending", "failed"] } },
+    select: { id: true, status: true },
+  });
+  const deliveries = new Map(unsent.map((row) => [row.id, row.status === "failed" ? "failed" : "queued"] as const));
   const present = (row: (typeof open)[number]): InboxMessage => ({
     id: row.id,
     name: row.name,
@@ -114,6 +116,8 @@ export async function listContactMessages({ handledTake = 50 } = {}): Promise<{
       body: reply.body,
       createdAt: reply.createdAt,
       author: reply.authorId ? (names.get(reply.authorId) ?? "(former staff member)") : "(former staff member)",
+      // A sent notification is purged after a few days: a reply whose row is gone was sent.
+      delivery: (reply.emailId && deliveries.get(reply.emailId)) || "sent",
     })),
   });
   return { open: open.map(present), handled: handled.map(present) };
@@ -149,39 +153,32 @@ export async function markContactHandled(id: string, actor: { id: string; ip: st
   });
 }
 
-export type ReplyOutcome = { ok: true; replyId: string } | { ok: false; reason: "not_found" | "email_failed" };
+export type ReplyOutcome = { ok: true; replyId: string } | { ok: false; reason: "not_found" };
 
 /**
- * Answers a contact message by email from the inbox. The email goes first: only a reply that was sent is
- * stored, marks the message handled and is audited (ids only, never the text), so a failed send changes
- * nothing and can simply be retried.
+ * Answers a contact message by email from the inbox: the reply is stored, marks the message handled, is
+ * audited (ids only, never the text) and its email queued, all in one transaction. The email goes out in the
+ * background, with retries, so a provider outage does not turn the staff member away.
  */
 export async function replyToContactMessage(
   id: string,
   body: string,
   actor: { id: string; ip: string | null },
 ): Promise<ReplyOutcome> {
-  const message = await prisma.contactMessage.findUnique({
-    where: { id },
-    select: { id: true, name: true, email: true, subject: true },
-  });
-  if (!message) return { ok: false, reason: "not_found" };
-  const props = { name: message.name, subject: message.subject, reply: body, appUrl: env.APP_URL };
-  let emailId: string;
-  try {
-    ({ id: emailId } = await sendEmail({
+  const outcome = await prisma.$transaction(async (tx) => {
+    const message = await tx.contactMessage.findUnique({
+      where: { id },
+      select: { id: true, name: true, email: true, subject: true, userId: true },
+    });
+    if (!message) return null;
+    const notificationId = await queueNotification(tx, {
+      kind: "contact-reply",
       to: message.email,
-      subject: ContactReply.subject(props),
-      react: createElement(ContactReply.ContactReplyEmail, props),
-      tag: "contact-reply",
-    }));
-  } catch {
-    // sendEmail has logged the failure (tag and status, no content).
-    return { ok: false, reason: "email_failed" };
-  }
-  return prisma.$transaction(async (tx) => {
+      userId: message.userId,
+      props: { name: message.name, subject: message.subject, reply: body, appUrl: env.APP_URL },
+    });
     const reply = await tx.contactReply.create({
-      data: { messageId: id, authorId: actor.id, body, emailId },
+      data: { messageId: id, authorId: actor.id, body, emailId: notificationId },
       select: { id: true, createdAt: true },
     });
     const handled = await tx.contactMessage.updateMany({
@@ -199,7 +196,10 @@ export async function replyToContactMessage(
       },
       tx,
     );
-    logger.info("contact.replied", { contactId: id, replyId: reply.id });
-    return { ok: true as const, replyId: reply.id };
+    return { replyId: reply.id, notificationId };
   });
+  if (!outcome) return { ok: false, reason: "not_found" };
+  logger.info("contact.replied", { contactId: id, replyId: outcome.replyId });
+  await nudgeNotifications([outcome.notificationId]);
+  return { ok: true, replyId: outcome.replyId };
 }

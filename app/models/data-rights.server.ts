@@ -1,11 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createElement } from "react";
 import type { DataExportStatus, Prisma } from "@prisma/client";
 import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
-import * as AccountDeleted from "#emails/account-deleted";
-import * as ExportReady from "#emails/export-ready";
+import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma } from "#app/utils/db.server";
-import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { extensionFor } from "#app/utils/file-type.server";
 import { logger } from "#app/utils/logger.server";
@@ -25,7 +22,8 @@ import { describeMovement } from "./wallet.server";
 
 // A member's data rights: a downloadable archive of everything we hold about them (built by a job,
 // app/jobs/exports.server.ts), and the erasure of their account. Every query names the member's id.
-// Nothing personal is logged: ids, counts and sizes only; the download token lives only in the email.
+// Nothing personal is logged: ids, counts and sizes only; the download token lives only in the email (and in
+// its queued notification until that is sent).
 
 /** How long a ready archive can be downloaded. */
 export const EXPORT_TTL_DAYS = 7;
@@ -616,11 +614,10 @@ export type BuildExportOutcome = "ready" | "skipped" | "too_large";
 
 /**
  * The job's work: streams the archive of a pending export into storage under a new key (the ZIP is never
- * whole in memory), marks it ready with the hash of a fresh token, and emails the link. Repeating it for
- * an export that is no longer pending does nothing. Any failure leaves no object behind. An archive over
- * EXPORT_MAX_BYTES (or with too many files for a ZIP) fails the export for good ("too_large"). When the
- * email cannot be sent the export fails (its bytes removed) and the error is rethrown; the member can
- * ask again.
+ * whole in memory), marks it ready with the hash of a fresh token and queues the email with the link, in
+ * one transaction. Repeating it for an export that is no longer pending does nothing. Any failure leaves no
+ * object behind. An archive over EXPORT_MAX_BYTES (or with too many files for a ZIP) fails the export for
+ * good ("too_large"). The email is sent in the background, with retries while the provider is down.
  */
 export async function buildExport(
   exportId: string,
@@ -665,51 +662,48 @@ export async function buildExport(
 
   const token = newExportToken();
   const expiresAt = new Date(now.getTime() + EXPORT_TTL_DAYS * DAY_MS);
-  const { count } = await prisma.dataExport.updateMany({
-    where: { id: row.id, userId: row.userId, status: "pending" },
-    data: {
-      status: "ready",
-      tokenHash: hashExportToken(token),
-      storageKey,
-      size,
-      readyAt: now,
-      expiresAt,
-    },
+  // Ready and its email (the one-time link) commit together; the email goes out in the background.
+  const ready = await prisma.$transaction(async (tx) => {
+    const { count } = await tx.dataExport.updateMany({
+      where: { id: row.id, userId: row.userId, status: "pending" },
+      data: {
+        status: "ready",
+        tokenHash: hashExportToken(token),
+        storageKey,
+        size,
+        readyAt: now,
+        expiresAt,
+      },
+    });
+    if (count === 0) return null;
+    const user = await tx.user.findUniqueOrThrow({
+      where: { id: row.userId },
+      select: { email: true, displayName: true },
+    });
+    const notificationId = await queueNotification(tx, {
+      kind: "export-ready",
+      to: user.email,
+      userId: row.userId,
+      dedupeKey: `export-ready:${row.id}`,
+      props: {
+        displayName: user.displayName,
+        link: `${env.APP_URL}/exports/${token}`,
+        expiresAt: expiresAt.toUTCString(),
+        days: EXPORT_TTL_DAYS,
+      },
+    });
+    return { notificationId };
   });
-  if (count === 0) {
+  if (!ready) {
     // Deleted (with the account) or finished by another worker meanwhile.
     await storage.delete(storageKey).catch(() => undefined);
     return "skipped";
   }
+  await nudgeNotifications([ready.notificationId]);
 
   // Only the newest archive stays downloadable.
   await expireOtherExports(row.userId, row.id);
 
-  const user = await prisma.user.findUniqueOrThrow({
-    where: { id: row.userId },
-    select: { email: true, displayName: true },
-  });
-  const props = {
-    displayName: user.displayName,
-    link: `${env.APP_URL}/exports/${token}`,
-    expiresAt: expiresAt.toUTCString(),
-    days: EXPORT_TTL_DAYS,
-  };
-  try {
-    await sendEmail({
-      to: user.email,
-      subject: ExportReady.subject(props),
-      react: createElement(ExportReady.ExportReadyEmail, props),
-      tag: "export-ready",
-    });
-  } catch (error) {
-    await prisma.dataExport.updateMany({
-      where: { id: row.id, status: "ready" },
-      data: { status: "failed", tokenHash: null, storageKey: null },
-    });
-    await storage.delete(storageKey).catch(() => undefined);
-    throw error;
-  }
   logger.info("data_export.ready", {
     exportId: row.id,
     userId: row.userId,
@@ -881,11 +875,11 @@ const LEDGER_PERSONAL_KEYS = ["reference", "senderNumber", "sender_number"];
  * other stored file, conversations, exports, sessions, verification and reset tokens, the password and
  * pending Google sign-ups are deleted; manual top-ups lose the sender number and reference (in their rows
  * and in the metadata of the ledger transfers that credited them); contact
- * messages lose name, email, message and IP; dev-outbox copies of emails to the address and rate-limit
- * counters keyed by it go; the user row is anonymised (kept, so the wallet account, the ledger and the
+ * messages lose name, email, message and IP; dev-outbox copies of emails to the address, emails still
+ * queued for the member or the address, and rate-limit counters keyed by it go; a confirmation to the old
+ * address is queued; the user row is anonymised (kept, so the wallet account, the ledger and the
  * payment records still point at a row: see the report/decision). After the commit: file bytes are
- * removed, the remaining balance is forfeited by a ledger transfer, and a confirmation goes to the old
- * address. Refused while a generation is still running (its worker would write content back).
+ * removed and the remaining balance is forfeited by a ledger transfer. Refused while a generation is still running (its worker would write content back).
  */
 export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAccountResult> {
   const { userId } = input;
@@ -956,8 +950,17 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
         where: { OR: [{ userId }, { email }] },
         data: { name: DELETED_DISPLAY_NAME, email: deletedEmailFor(userId), message: "", ip: null },
       });
-      // Development outbox: the copies of every email sent to this address.
+      // Development outbox: the copies of every email sent to this address. Emails still queued for the
+      // member or the address go unsent; only the confirmation below (no account link, nothing to sign in to)
+      // is written, for the old address, which the row keeps until it is sent.
       await tx.outboxEmail.deleteMany({ where: { to: email } });
+      await tx.notification.deleteMany({ where: { OR: [{ userId }, { recipient: email }] } });
+      const goodbyeId = await queueNotification(tx, {
+        kind: "account-deleted",
+        to: email,
+        userId: null,
+        props: { when: now.toUTCString(), contactUrl: `${env.APP_URL}/contact` },
+      });
       await tx.rateLimit.deleteMany({ where: { key: { endsWith: `:${email}` } } });
 
       await tx.user.update({
@@ -989,31 +992,18 @@ export async function deleteAccount(input: DeleteAccountInput): Promise<DeleteAc
         ok: true as const,
         keys: [...files.map((file) => file.storageKey), ...exports.map((row) => row.storageKey)],
         generations: generations.count,
+        goodbyeId,
       };
     },
     { timeout: 60_000 },
   );
   if (!outcome.ok) return { ok: false, reason: "in_flight" };
+  await nudgeNotifications([outcome.goodbyeId]);
 
   await deleteObjects(outcome.keys);
   const { forfeited, currency } = await forfeitBalance(userId);
   logger.info("account.deleted", { userId, files: outcome.keys.length, generations: outcome.generations });
 
-  const props = { when: new Date().toUTCString(), contactUrl: `${env.APP_URL}/contact` };
-  try {
-    await sendEmail({
-      to: email,
-      subject: AccountDeleted.subject(props),
-      react: createElement(AccountDeleted.AccountDeletedEmail, props),
-      tag: "account-deleted",
-    });
-  } catch (error) {
-    // The account is gone either way; the address is not kept, so there is nothing to retry with.
-    logger.error("account.deleted_email_failed", {
-      userId,
-      errorName: error instanceof Error ? error.name : "unknown",
-    });
-  }
   return { ok: true, forfeited, currency };
 }
 

@@ -1,7 +1,4 @@
-import { createElement } from "react";
 import type { ManualTopUp, ManualTopUpStatus, Prisma } from "@prisma/client";
-import * as ApprovedEmail from "#emails/manual-topup-approved";
-import * as RejectedEmail from "#emails/manual-topup-rejected";
 import { audit } from "#app/models/audit.server";
 import {
   ensureWallet,
@@ -12,9 +9,8 @@ import {
 } from "#app/models/ledger.server";
 import { getEnabledMethod } from "#app/models/payment-methods.server";
 import { checkLowBalance } from "#app/models/wallet.server";
+import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma } from "#app/utils/db.server";
-import { enqueueEmailRetry } from "#app/jobs/emails.server";
-import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { checkReceipt } from "#app/utils/file-type.server";
 import { logger } from "#app/utils/logger.server";
@@ -593,7 +589,7 @@ export function secondApprovalMismatch(agreed: bigint): string {
 
 /**
  * Step 2 of an approval: credits the decided amount (idempotent by key) and records the transfer.
- * Whoever records the transfer first emails the member, so the email goes out once.
+ * Whoever records the transfer first queues the member's email in the same transaction, so it is written once.
  */
 export async function creditApprovedTopUp(id: string): Promise<{ credited: boolean }> {
   const row = await prisma.manualTopUp.findUnique({ where: { id }, include: { method: { select: { name: true } } } });
@@ -613,14 +609,20 @@ export async function creditApprovedTopUp(id: string): Promise<{ credited: boole
       // scrubs; the append-only ledger must not keep them.
       metadata: { manualTopUpId: row.id, methodId: row.methodId },
     });
-    const { count } = await prisma.manualTopUp.updateMany({
-      where: { id: row.id, transferId: null },
-      data: { transferId },
+    // The balance the email shows: right after this credit (read now, the transfer has committed).
+    const balance = await getWalletBalance(row.userId);
+    const recorded = await prisma.$transaction(async (tx) => {
+      const { count } = await tx.manualTopUp.updateMany({
+        where: { id: row.id, transferId: null },
+        data: { transferId },
+      });
+      if (count === 0) return null;
+      return { notificationId: await queueDecisionEmail(tx, row, balance.available) };
     });
-    if (count === 1) {
+    if (recorded) {
       logger.info("topup.manual.credited", { topUpId: row.id, transferId, userId: row.userId });
+      await nudgeNotifications([recorded.notificationId]);
       await checkLowBalance(row.userId); // re-arms the low-balance alert when the credit lifts the balance
-      await notifyMember(row.id);
     }
     return { credited: true };
   } catch (error) {
@@ -661,7 +663,7 @@ export async function rejectManualTopUp(input: RejectInput): Promise<RejectResul
       where: { id: row.id, status: "pending" },
       data: { status: "rejected", decisionNote: reason, decidedById: input.actorId, decidedAt },
     });
-    if (count === 0) return false;
+    if (count === 0) return null;
     await audit(
       {
         actorId: input.actorId,
@@ -680,39 +682,35 @@ export async function rejectManualTopUp(input: RejectInput): Promise<RejectResul
       },
       tx,
     );
-    return true;
+    const method = await tx.manualPaymentMethod.findUniqueOrThrow({
+      where: { id: row.methodId },
+      select: { name: true },
+    });
+    const rejected = { ...row, status: "rejected" as const, decisionNote: reason, method };
+    return { notificationId: await queueDecisionEmail(tx, rejected, null) };
   });
   if (!decided) {
     const now = await prisma.manualTopUp.findUnique({ where: { id: row.id }, select: { status: true } });
     return { ok: false, reason: "already_decided", status: now?.status ?? "rejected" };
   }
   logger.info("topup.manual.rejected", { topUpId: row.id, actorId: input.actorId, userId: row.userId });
-  await notifyMember(row.id);
+  await nudgeNotifications([decided.notificationId]);
   const topUp = await prisma.manualTopUp.findUniqueOrThrow({ where: { id: row.id } });
   return { ok: true, topUp };
 }
 
-/** Emails the member the decision. A failed email is retried later; it never undoes the decision. */
-async function notifyMember(id: string) {
-  try {
-    await sendDecisionEmail(id);
-  } catch (error) {
-    logger.error("topup.manual.email_failed", { topUpId: id, error });
-    await enqueueEmailRetry({ kind: "manual-topup-decision", topUpId: id });
-  }
-}
+type DecidedTopUp = Pick<
+  ManualTopUp,
+  "id" | "userId" | "status" | "reference" | "claimedAmount" | "creditedAmount" | "decisionNote" | "createdAt"
+> & { method: { name: string } };
 
-/** The decision email for a manual top-up (also run by the email retry job). Throws when it cannot send. */
-export async function sendDecisionEmail(id: string) {
-  const row = await prisma.manualTopUp.findUniqueOrThrow({
-    where: { id },
-    include: { method: { select: { name: true } } },
-  });
-  const member = await prisma.user.findUnique({
-    where: { id: row.userId },
-    select: { email: true, displayName: true },
-  });
-  if (!member) return;
+/**
+ * Queues the member's email about the decision, in the transaction that records it (the credit's transfer id,
+ * or the rejection), keyed by the top-up so it is written once. `available` is the balance after the credit.
+ */
+async function queueDecisionEmail(tx: Prisma.TransactionClient, row: DecidedTopUp, available: bigint | null) {
+  const member = await tx.user.findUnique({ where: { id: row.userId }, select: { email: true, displayName: true } });
+  if (!member) return null;
   const currency = env.WALLET_CURRENCY;
   const common = {
     displayName: member.displayName,
@@ -722,33 +720,24 @@ export async function sendDecisionEmail(id: string) {
     requestedOn: row.createdAt.toUTCString(),
     topUpsUrl: `${env.APP_URL}/wallet/top-ups`,
   };
+  const recipient = { to: member.email, userId: row.userId, dedupeKey: `manual-topup-decision:${row.id}` };
   if (row.status === "approved" && row.creditedAmount !== null) {
-    const balance = await getWalletBalance(row.userId);
-    const props: ApprovedEmail.ManualTopUpApprovedEmailProps = {
-      ...common,
-      creditedAmount: formatMoney(row.creditedAmount, currency),
-      amountDiffers: row.creditedAmount !== row.claimedAmount,
-      note: row.decisionNote,
-      availableBalance: formatMoney(balance.available, currency),
-      walletUrl: `${env.APP_URL}/wallet`,
-    };
-    await sendEmail({
-      to: member.email,
-      subject: ApprovedEmail.subject(props),
-      react: createElement(ApprovedEmail.ManualTopUpApprovedEmail, props),
-      tag: "manual-topup-approved",
-    });
-  } else if (row.status === "rejected") {
-    const props: RejectedEmail.ManualTopUpRejectedEmailProps = {
-      ...common,
-      reason: row.decisionNote ?? "",
-      newRequestUrl: `${env.APP_URL}/wallet/top-up/manual`,
-    };
-    await sendEmail({
-      to: member.email,
-      subject: RejectedEmail.subject(props),
-      react: createElement(RejectedEmail.ManualTopUpRejectedEmail, props),
-      tag: "manual-topup-rejected",
+    return queueNotification(tx, {
+      ...recipient,
+      kind: "manual-topup-approved",
+      props: {
+        ...common,
+        creditedAmount: formatMoney(row.creditedAmount, currency),
+        amountDiffers: row.creditedAmount !== row.claimedAmount,
+        note: row.decisionNote,
+        availableBalance: formatMoney(available ?? row.creditedAmount, currency),
+        walletUrl: `${env.APP_URL}/wallet`,
+      },
     });
   }
+  return queueNotification(tx, {
+    ...recipient,
+    kind: "manual-topup-rejected",
+    props: { ...common, reason: row.decisionNote ?? "", newRequestUrl: `${env.APP_URL}/wallet/top-up/manual` },
+  });
 }

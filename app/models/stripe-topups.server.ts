@@ -1,8 +1,5 @@
 import type { Prisma, StripeCheckout } from "@prisma/client";
-import { createElement } from "react";
 import type Stripe from "stripe";
-import * as TopUpReceipt from "#emails/topup-receipt";
-import { enqueueEmailRetry } from "#app/jobs/emails.server";
 import { audit } from "#app/models/audit.server";
 import {
   ensureWallet,
@@ -13,8 +10,8 @@ import {
   walletAccountId,
 } from "#app/models/ledger.server";
 import { checkLowBalance } from "#app/models/wallet.server";
+import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma } from "#app/utils/db.server";
-import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { formatMoney, fromStripeAmount, toStripeAmount } from "#app/utils/money";
@@ -386,73 +383,42 @@ async function creditCheckout(session: Stripe.Checkout.Session, eventId: string)
     ],
     metadata: { checkoutSessionId: row.id, paymentIntentId, stripeEventId: eventId },
   });
-  // Whoever moves the row from "not credited" to "credited" sends the receipt: once, even when several
-  // deliveries get here together, and still once when a crash came between the transfer and this line.
-  const claimed = await prisma.stripeCheckout.updateMany({
-    where: { id: row.id, transferId: null },
-    data: { status: "paid", transferId, ...(paymentIntentId ? { paymentIntentId } : {}) },
-  });
-  if (claimed.count === 0) return "already_credited";
-  logger.info("topup.card_credited", { userId: row.userId, checkoutSessionId: row.id, transferId, amount: row.amount });
-  // The credit may lift the balance back over the member's low-balance threshold: re-arm the alert.
-  await followUp([sendReceiptSafely(row, user, transferId), checkLowBalance(row.userId)]);
-  return "credited";
-}
-
-/**
- * Follow-ups after money moved (receipt, low-balance alert) may call the email provider: Stripe's request
- * waits for them at most this long; past that they finish in the background. They never throw.
- */
-const FOLLOW_UP_WAIT_MS = 3_000;
-
-async function followUp(work: Array<Promise<unknown>>) {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(work), new Promise((resolve) => (timer = setTimeout(resolve, FOLLOW_UP_WAIT_MS)))]);
-  clearTimeout(timer);
-}
-
-function sendReceiptSafely(row: StripeCheckout, user: { email: string; displayName: string }, transferId: string) {
-  return sendReceipt(row, user, transferId).catch(async (error: unknown) => {
-    logger.error("topup.receipt_failed", {
-      checkoutSessionId: row.id,
-      errorName: error instanceof Error ? error.name : "unknown",
-    });
-    await enqueueEmailRetry({ kind: "card-receipt", checkoutSessionId: row.id });
-  });
-}
-
-/** The receipt for a credited Checkout Session, sent again (by the email retry job). Throws on failure. */
-export async function sendCardReceipt(checkoutSessionId: string) {
-  const row = await prisma.stripeCheckout.findUnique({ where: { id: checkoutSessionId } });
-  if (!row?.transferId) return; // never credited: there is no receipt to send
-  const user = await prisma.user.findUnique({
-    where: { id: row.userId },
-    select: { email: true, displayName: true },
-  });
-  if (!user) return;
-  await sendReceipt(row, user, row.transferId);
-}
-
-async function sendReceipt(row: StripeCheckout, user: { email: string; displayName: string }, transferId: string) {
+  // Whoever moves the row from "not credited" to "credited" queues the receipt, in the same transaction: once,
+  // even when several deliveries get here together, and still once when a crash came between the transfer
+  // and this line (the next delivery gets here). Stripe's request never waits for the email provider.
   const entry = await prisma.ledgerEntry.findFirst({
     where: { transferId, accountId: walletAccountId(row.userId) },
     select: { balanceAfter: true, createdAt: true },
   });
-  const props: TopUpReceipt.TopUpReceiptEmailProps = {
-    displayName: user.displayName,
-    amount: formatMoney(row.amount, row.currency),
-    balance: formatMoney(entry?.balanceAfter ?? row.amount, row.currency),
-    when: (entry?.createdAt ?? new Date()).toUTCString(),
-    method: "Card (Stripe)",
-    reference: row.id,
-    walletUrl: `${env.APP_URL}/wallet`,
-  };
-  await sendEmail({
-    to: user.email,
-    subject: TopUpReceipt.subject(props),
-    react: createElement(TopUpReceipt.TopUpReceiptEmail, props),
-    tag: "topup-receipt",
+  const receipt = await prisma.$transaction(async (tx) => {
+    const claimed = await tx.stripeCheckout.updateMany({
+      where: { id: row.id, transferId: null },
+      data: { status: "paid", transferId, ...(paymentIntentId ? { paymentIntentId } : {}) },
+    });
+    if (claimed.count === 0) return null;
+    const id = await queueNotification(tx, {
+      kind: "topup-receipt",
+      to: user.email,
+      userId: row.userId,
+      dedupeKey: `topup-receipt:${row.id}`,
+      props: {
+        displayName: user.displayName,
+        amount: formatMoney(row.amount, row.currency),
+        balance: formatMoney(entry?.balanceAfter ?? row.amount, row.currency),
+        when: (entry?.createdAt ?? new Date()).toUTCString(),
+        method: "Card (Stripe)",
+        reference: row.id,
+        walletUrl: `${env.APP_URL}/wallet`,
+      },
+    });
+    return { id };
   });
+  if (!receipt) return "already_credited";
+  logger.info("topup.card_credited", { userId: row.userId, checkoutSessionId: row.id, transferId, amount: row.amount });
+  await nudgeNotifications([receipt.id]);
+  // The credit may lift the balance back over the member's low-balance threshold: re-arm the alert.
+  await checkLowBalance(row.userId);
+  return "credited";
 }
 
 async function noteAwaitingPayment(session: Stripe.Checkout.Session): Promise<StripeEventOutcome> {
@@ -605,7 +571,7 @@ async function applyDisputeClosed(dispute: Stripe.Dispute): Promise<StripeEventO
     metadata: { disputeId: dispute.id },
   });
   if (replayed) return "already_applied";
-  await followUp([checkLowBalance(walletEntry.account.userId)]);
+  await checkLowBalance(walletEntry.account.userId);
   return "reinstated";
 }
 
@@ -680,7 +646,7 @@ async function debitWallet(input: {
   }
   const shortfall = await flagShortfall(input, taken);
   // The debit may take the member under their low-balance threshold (an email, once).
-  if (taken > 0n) await followUp([checkLowBalance(input.userId)]);
+  if (taken > 0n) await checkLowBalance(input.userId);
   if (shortfall > 0n) return taken > 0n ? "partially_debited" : "flagged";
   logger.info("topup.card_reversed", {
     userId: input.userId,

@@ -1,15 +1,13 @@
 import { createHmac } from "node:crypto";
-import { createElement } from "react";
 import { Prisma } from "@prisma/client";
 import type { EChartsOption } from "echarts";
 import { BarChart } from "echarts/charts";
 import { GridComponent } from "echarts/components";
 import * as echarts from "echarts/core";
 import { SVGRenderer } from "echarts/renderers";
-import * as LowBalance from "#emails/low-balance";
 import { ensureWallet, PLATFORM_ACCOUNTS, transfer, walletAccountId } from "#app/models/ledger.server";
+import { nudgeNotifications, queueNotification } from "#app/notifications/outbox.server";
 import { prisma, sql } from "#app/utils/db.server";
-import { sendEmail } from "#app/utils/email.server";
 import { env } from "#app/utils/env.server";
 import { logger } from "#app/utils/logger.server";
 import { consumeRateLimit } from "#app/utils/rate-limit.server";
@@ -287,43 +285,39 @@ export type LowBalanceStatus =
   | "off"
   /** Available ≥ threshold and the alert is armed. */
   | "above"
-  /** Just crossed below: the email went out (to this caller only). */
+  /** Just crossed below: the email is queued (by this caller only). */
   | "notified"
   /** Still below, already emailed: nothing to do until it goes back above. */
   | "already_notified"
   /** Back at or above the threshold: the alert is armed again. */
   | "rearmed"
-  /** Crossed below but the email could not be sent; the alert stays armed so the next check retries. */
-  | "email_failed"
   /** The check itself failed (logged); the caller's money operation is not affected. */
   | "error";
 
 /**
  * Call after every change to a member's available balance (charge, hold, top-up). Emails once when the
  * available balance is below the member's threshold, and re-arms when it is back at or above it.
- * Race-safe: the "notified" mark is set by one conditional UPDATE, so concurrent charges email once.
- * Never throws: a failure is logged and reported as "error" / "email_failed".
+ * Race-safe: the "notified" mark is set by one conditional UPDATE, in the transaction that queues the email,
+ * so concurrent charges email once. Never throws: a failure is logged and reported as "error".
  */
 export async function checkLowBalance(userId: string): Promise<LowBalanceStatus> {
   try {
-    // Runs after every charge, so it is one prepared statement on the pool (ADR 0008).
-    const [row] = await sql<{
-      crossed: { email: string; displayName: string; threshold: string; available: string; notifiedAt: string } | null;
-      rearmed: boolean;
-      threshold_set: boolean;
-      below: boolean;
-    }>(LOW_BALANCE_CHECK, [userId, walletAccountId(userId)]);
+    // Runs after every charge, so it is one prepared statement on the pool (ADR 0008); only a crossing,
+    // which is rare, takes a transaction.
+    const [row] = await sql<{ rearmed: boolean; threshold_set: boolean; below: boolean; armed: boolean }>(
+      LOW_BALANCE_CHECK,
+      [userId, walletAccountId(userId)],
+    );
     if (!row) return "off";
-    if (row.crossed) {
-      return await sendLowBalanceEmail(userId, { ...row.crossed, notifiedAt: new Date(row.crossed.notifiedAt) });
-    }
     if (row.rearmed) {
       logger.info("wallet.low_balance_rearmed", { userId });
       return "rearmed";
     }
     if (!row.threshold_set) return "off";
-    // Below and not sent by this call: it was sent already, or by a concurrent check that got there first.
-    return row.below ? "already_notified" : "above";
+    if (!row.below) return "above";
+    if (row.armed && (await queueLowBalanceEmail(userId))) return "notified";
+    // Below and not marked by this call: it was emailed already, or by a concurrent check that got there first.
+    return "already_notified";
   } catch (error) {
     logger.error("wallet.low_balance_check_failed", {
       userId,
@@ -333,19 +327,13 @@ export async function checkLowBalance(userId: string): Promise<LowBalanceStatus>
   }
 }
 
-// Available balance of the member's own wallet (none yet: 0). At most one of the two UPDATEs matches (one
-// needs notified_at NULL, the other NOT NULL): "crossed" marks the alert as sent by exactly one caller,
-// "rearmed" clears it once the balance is back. The last two columns are read from the statement's snapshot,
-// so they may predate a concurrent check's update; the caller reasons from the balance, not from the mark.
+// Available balance of the member's own wallet (none yet: 0). Re-arms the alert once the balance is back (at
+// most one caller sees "rearmed"), and reports whether it is below and not yet marked as emailed. The last
+// columns are read from the statement's snapshot: the caller that acts on them re-checks under the UPDATE.
 const LOW_BALANCE_CHECK = {
-  name: "wallet_low_balance_check",
+  name: "wallet_low_balance_state",
   text: `WITH available AS (
       SELECT coalesce((SELECT balance - held FROM ledger_accounts WHERE id = $2 AND user_id = $1), 0) AS amount
-    ), crossed AS (
-      UPDATE users SET low_balance_notified_at = now() FROM available
-      WHERE id = $1 AND low_balance_threshold IS NOT NULL AND low_balance_notified_at IS NULL
-        AND available.amount < low_balance_threshold
-      RETURNING email, display_name, low_balance_threshold, available.amount, low_balance_notified_at
     ), rearmed AS (
       UPDATE users SET low_balance_notified_at = NULL FROM available
       WHERE id = $1 AND low_balance_notified_at IS NOT NULL
@@ -353,46 +341,49 @@ const LOW_BALANCE_CHECK = {
       RETURNING id
     )
     SELECT
-      (SELECT json_build_object('email', email, 'displayName', display_name, 'threshold', low_balance_threshold::text,
-        'available', amount::text, 'notifiedAt', low_balance_notified_at) FROM crossed) AS crossed,
       EXISTS (SELECT 1 FROM rearmed) AS rearmed,
       low_balance_threshold IS NOT NULL AS threshold_set,
-      coalesce(available.amount < low_balance_threshold, false) AS below
+      coalesce(available.amount < low_balance_threshold, false) AS below,
+      low_balance_notified_at IS NULL AS armed
     FROM users, available WHERE users.id = $1`,
 };
 
-async function sendLowBalanceEmail(
-  userId: string,
-  hit: { email: string; displayName: string; threshold: string; available: string; notifiedAt: Date },
-): Promise<LowBalanceStatus> {
+/**
+ * Marks the alert as sent and queues its email, together; false when the balance is no longer below or a
+ * concurrent check marked it first (the conditional UPDATE lets exactly one caller through).
+ */
+async function queueLowBalanceEmail(userId: string): Promise<boolean> {
   const currency = await walletCurrency(userId);
-  const props: LowBalance.LowBalanceEmailProps = {
-    displayName: hit.displayName,
-    available: formatMoney(BigInt(hit.available), currency),
-    threshold: formatMoney(BigInt(hit.threshold), currency),
-    topUpUrl: `${env.APP_URL}/wallet/top-up`,
-    walletUrl: `${env.APP_URL}/wallet`,
-    appUrl: env.APP_URL,
-  };
-  try {
-    await sendEmail({
+  const notificationId = await prisma.$transaction(async (tx) => {
+    const [hit] = await tx.$queryRaw<
+      Array<{ email: string; displayName: string; threshold: bigint; available: bigint }>
+    >`WITH available AS (
+        SELECT coalesce((SELECT balance - held FROM ledger_accounts
+          WHERE id = ${walletAccountId(userId)} AND user_id = ${userId}), 0) AS amount
+      )
+      UPDATE users SET low_balance_notified_at = now() FROM available
+      WHERE id = ${userId} AND low_balance_threshold IS NOT NULL AND low_balance_notified_at IS NULL
+        AND available.amount < low_balance_threshold
+      RETURNING email, display_name AS "displayName", low_balance_threshold AS threshold, available.amount AS available`;
+    if (!hit) return null;
+    return queueNotification(tx, {
+      kind: "low-balance",
       to: hit.email,
-      subject: LowBalance.subject(props),
-      react: createElement(LowBalance.LowBalanceEmail, props),
-      tag: "low-balance",
-    });
-    logger.info("wallet.low_balance_notified", { userId });
-    return "notified";
-  } catch (error) {
-    // Undo our own mark only (not a newer one), so the next check tries again.
-    await prisma.$executeRaw`
-      UPDATE users SET low_balance_notified_at = NULL WHERE id = ${userId} AND low_balance_notified_at = ${hit.notifiedAt}`;
-    logger.error("wallet.low_balance_email_failed", {
       userId,
-      errorName: error instanceof Error ? error.name : "unknown",
+      props: {
+        displayName: hit.displayName,
+        available: formatMoney(hit.available, currency),
+        threshold: formatMoney(hit.threshold, currency),
+        topUpUrl: `${env.APP_URL}/wallet/top-up`,
+        walletUrl: `${env.APP_URL}/wallet`,
+        appUrl: env.APP_URL,
+      },
     });
-    return "email_failed";
-  }
+  });
+  if (!notificationId) return false;
+  logger.info("wallet.low_balance_notified", { userId });
+  await nudgeNotifications([notificationId]);
+  return true;
 }
 
 /**

@@ -70,18 +70,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       id: user.id,
       ip: clientIp(context),
     });
-    if (!outcome.ok && outcome.reason === "not_found") throw new Response("Not Found", { status: 404 });
-    if (!outcome.ok) {
-      return data(
-        {
-          replyTo: submission.value.id,
-          result: submission.reply({
-            formErrors: ["The email could not be sent, so nothing was saved. Try again in a moment."],
-          }),
-        },
-        { status: 502 },
-      );
-    }
+    if (!outcome.ok) throw new Response("Not Found", { status: 404 });
     throw redirect("/admin/contact?done=replied");
   }
   if (form.get("intent") !== "handle" || typeof id !== "string" || !id) {
@@ -156,6 +145,14 @@ function MessageCard({ message }: { message: Message }) {
                   Reply by {reply.author} · {formatDateTime(reply.createdAt)}
                 </p>
                 <p className="whitespace-pre-line">{reply.body}</p>
+                {reply.delivery === "queued" ? (
+                  <p className="text-zinc-600 dark:text-zinc-400">Email queued: it goes out in a moment.</p>
+                ) : null}
+                {reply.delivery === "failed" ? (
+                  <p className="text-red-700 dark:text-red-400">
+                    The email could not be delivered. Write from your own mailbox instead.
+                  </p>
+                ) : null}
               </li>
             ))}
           </ol>
@@ -197,7 +194,9 @@ export default function AdminContact() {
         </p>
       </div>
       {done === "handled" ? <FormMessage tone="success" errors={["Marked as handled."]} /> : null}
-      {done === "replied" ? <FormMessage tone="success" errors={["Reply sent; the message is handled."]} /> : null}
+      {done === "replied" ? (
+        <FormMessage tone="success" errors={["Reply saved; its email is on its way. The message is handled."]} />
+      ) : null}
       {done === "already_handled" ? (
         <FormMessage tone="success" errors={["Someone else had already marked that message handled."]} />
       ) : null}

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, Outlet, useLoaderData } from "@remix-run/react";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
+import { countPendingNotifications } from "#app/notifications/delivery.server";
 import { isOutboxEnabled, listOutbox } from "#app/utils/email.server";
 
 export const meta: MetaFunction = () => [{ title: "Dev outbox · AI Wallet" }];
@@ -13,8 +14,9 @@ function requireOutbox() {
 export async function loader({ request }: LoaderFunctionArgs) {
   requireOutbox();
   const to = new URL(request.url).searchParams.get("to") ?? undefined;
-  const emails = await listOutbox({ to, take: 50 });
+  const [emails, queued] = await Promise.all([listOutbox({ to, take: 50 }), countPendingNotifications()]);
   return {
+    queued,
     emails: emails.map(({ id, to, subject, tag, createdAt }) => ({
       id,
       to,
@@ -26,7 +28,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export default function DevOutbox() {
-  const { emails } = useLoaderData<typeof loader>();
+  const { emails, queued } = useLoaderData<typeof loader>();
   return (
     <div className="space-y-6">
       <div>
@@ -34,6 +36,12 @@ export default function DevOutbox() {
         <p className="mt-1 text-zinc-600 dark:text-zinc-400">
           No RESEND_API_KEY is set, so emails land here instead of being sent. Newest first.
         </p>
+        {queued > 0 ? (
+          <p className="mt-1 text-zinc-600 dark:text-zinc-400">
+            {queued === 1 ? "1 email is" : `${queued} emails are`} queued: the background job puts them here within
+            seconds (unless BACKGROUND_JOBS is off in this process and no other instance runs it).
+          </p>
+        ) : null}
       </div>
       <Outlet />
       {emails.length === 0 ? (

@@ -8,6 +8,7 @@ import { CONTACT_LIMITS } from "#app/models/contact.server";
 import { EXPORT_TTL_DAYS, EXPORTS_PER_DAY } from "#app/models/data-rights.server";
 import { WELCOME_CLAIM_RETENTION_DAYS, WELCOME_IP_WINDOW_SECONDS } from "#app/models/wallet.server";
 import { GOOGLE_SIGNUP_MINUTES, googleStateCookie } from "#app/models/google.server";
+import { NOTIFICATION_RETENTION_DAYS, RETRY_WINDOW_MS } from "#app/notifications/delivery.server";
 import { SESSION_DAYS } from "#app/models/session.server";
 import { VERIFICATION_MINUTES } from "#app/models/verification.server";
 import { env } from "#app/utils/env.server";
@@ -54,6 +55,8 @@ export async function loader() {
     providers: [...providers.values()],
     cardPayments: env.stripeEnabled,
     emailProvider: env.RESEND_API_KEY ? "Resend" : null,
+    emailRetryHours: Math.round(RETRY_WINDOW_MS / 3_600_000),
+    emailRecordDays: NOTIFICATION_RETENTION_DAYS,
     fileStorage: env.S3_BUCKET ? ("s3" as const) : ("disk" as const),
   };
 }
@@ -225,6 +228,12 @@ export default function Privacy() {
           <li>
             Contact messages are deleted {facts.contactRetentionDays} days after they arrive, whether or not they have
             been answered.
+          </li>
+          <li>
+            An email we owe you waits in a queue with your address and its content (a code, a link, an amount) until it
+            is sent; if our email service is down we try again for about {facts.emailRetryHours} hours. Once it is sent,
+            or we give up, the address and content are erased at once; the record that it was sent (its kind and time)
+            is deleted {facts.emailRecordDays} days after it was written.
           </li>
           <li>
             If you received a welcome credit, we keep a keyed hash of your email address (HMAC-SHA256 with a secret only

@@ -173,7 +173,6 @@ const STATUS_MESSAGES: Partial<Record<LowBalanceStatus, string>> = {
   rearmed: "Saved. We will email you once when your available balance falls below this amount.",
   notified: "Saved. Your available balance is already below this amount: we have just emailed you.",
   already_notified: "Saved. Your available balance is already below this amount.",
-  email_failed: "Saved, but we could not send the alert email just now. We will try again after your next charge.",
 };
 
 export async function action({ request }: ActionFunctionArgs) {

@@ -7,6 +7,7 @@ import { logger } from "./logger.server";
 
 // Sending email. Templates live in /emails (React Email); this module renders them to HTML + plain text and hands
 // them to a transport: Resend when RESEND_API_KEY is set, otherwise the dev outbox table (see /dev/outbox).
+// Models do not call it: they queue a notification (app/notifications), which a background job sends here.
 // Logs carry only the tag, transport and message id: never addresses, subjects, codes, links or bodies.
 
 export type EmailMessage = {
@@ -27,9 +28,17 @@ export type RenderedEmail = {
 
 export type TransportName = "resend" | "outbox";
 
+export type SendOptions = {
+  /**
+   * The same key for every attempt at one email (the notification's id): the provider then sends it at
+   * most once, even when an attempt that looked failed (a timeout) had in fact gone through.
+   */
+  idempotencyKey?: string;
+};
+
 export type EmailTransport = {
   name: TransportName;
-  send(email: RenderedEmail): Promise<{ id: string }>;
+  send(email: RenderedEmail, options?: SendOptions): Promise<{ id: string }>;
 };
 
 export type SendEmailResult = { id: string; transport: TransportName };
@@ -60,9 +69,19 @@ export type ResendTransportOptions = {
   baseUrl?: string;
   /** Sender, e.g. "AI Wallet <no-reply@example.com>". */
   from: string;
+  /** Give up on a request after this long (it is then retried later); default SEND_TIMEOUT_MS. */
+  timeoutMs?: number;
 };
 
-export function createResendTransport({ apiKey, baseUrl, from }: ResendTransportOptions): EmailTransport {
+/** A provider that accepts the connection and never answers must not hold a worker for long. */
+export const SEND_TIMEOUT_MS = 10_000;
+
+export function createResendTransport({
+  apiKey,
+  baseUrl,
+  from,
+  timeoutMs = SEND_TIMEOUT_MS,
+}: ResendTransportOptions): EmailTransport {
   if (!apiKey) throw new Error("createResendTransport: apiKey is required");
   // The SDK would otherwise fall back to process.env.RESEND_BASE_URL / https://api.resend.com; pass it explicitly.
   // It builds request URLs as `${baseUrl}${path}`, so drop any trailing slash.
@@ -70,15 +89,19 @@ export function createResendTransport({ apiKey, baseUrl, from }: ResendTransport
 
   return {
     name: "resend",
-    async send(email) {
-      const { data, error } = await resend.emails.send({
-        from,
-        to: [email.to],
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        tags: [{ name: "category", value: email.tag }],
-      });
+    async send(email, options = {}) {
+      // A timed-out request comes back as an error with no status (the SDK catches the abort).
+      const { data, error } = await resend.emails.send(
+        {
+          from,
+          to: [email.to],
+          subject: email.subject,
+          html: email.html,
+          text: email.text,
+          tags: [{ name: "category", value: email.tag }],
+        },
+        { idempotencyKey: options.idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
+      );
       if (error || !data) {
         // Resend's own error message may echo the address, so only keep its status and error name.
         const status = error && typeof error.statusCode === "number" ? error.statusCode : null;
@@ -98,14 +121,17 @@ export function createResendTransport({ apiKey, baseUrl, from }: ResendTransport
 export function createOutboxTransport(): EmailTransport {
   return {
     name: "outbox",
-    async send(email) {
+    async send(email, options = {}) {
       // Imported lazily so templates and the Resend transport can be used without a database.
       const { prisma } = await import("./db.server");
-      const row = await prisma.outboxEmail.create({
-        data: { to: email.to, subject: email.subject, html: email.html, text: email.text, tag: email.tag },
-        select: { id: true },
-      });
-      return { id: row.id };
+      const data = { to: email.to, subject: email.subject, html: email.html, text: email.text, tag: email.tag };
+      if (!options.idempotencyKey) {
+        return prisma.outboxEmail.create({ data, select: { id: true } });
+      }
+      // Like the provider: a second attempt with the same key stores nothing new.
+      const id = options.idempotencyKey;
+      await prisma.outboxEmail.createMany({ data: [{ id, ...data }], skipDuplicates: true });
+      return { id };
     },
   };
 }
@@ -127,18 +153,26 @@ export function isOutboxEnabled(): boolean {
 
 export async function sendEmail(
   message: EmailMessage,
-  options: { transport?: EmailTransport } = {},
+  options: { transport?: EmailTransport } & SendOptions = {},
 ): Promise<SendEmailResult> {
   if (!TAG_PATTERN.test(message.tag)) throw new Error("sendEmail: tag must match /^[A-Za-z0-9_-]{1,256}$/");
-  const transport = options.transport ?? getEmailTransport();
   const { html, text } = await renderEmail(message.react);
+  return sendRenderedEmail({ to: message.to, subject: message.subject, html, text, tag: message.tag }, options);
+}
+
+/** Hands an already rendered email to the transport; logs the outcome (tag, transport, status: no content). */
+export async function sendRenderedEmail(
+  email: RenderedEmail,
+  { transport = getEmailTransport(), idempotencyKey }: { transport?: EmailTransport } & SendOptions = {},
+): Promise<SendEmailResult> {
+  if (!TAG_PATTERN.test(email.tag)) throw new Error("sendEmail: tag must match /^[A-Za-z0-9_-]{1,256}$/");
   try {
-    const { id } = await transport.send({ to: message.to, subject: message.subject, html, text, tag: message.tag });
-    logger.info("email.sent", { tag: message.tag, transport: transport.name, id });
+    const { id } = await transport.send(email, { idempotencyKey });
+    logger.info("email.sent", { tag: email.tag, transport: transport.name, id });
     return { id, transport: transport.name };
   } catch (error) {
     logger.error("email.failed", {
-      tag: message.tag,
+      tag: email.tag,
       transport: transport.name,
       status: error instanceof EmailSendError ? error.status : null,
       errorName: error instanceof Error ? error.name : "unknown",

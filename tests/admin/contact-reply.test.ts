@@ -1,8 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 
-// Staff answer contact messages from the inbox: the reply goes out through the real Resend client to a
-// local fake of Resend's API, and only a reply that was sent is stored, marks the message handled and
-// is audited.
+// Staff answer contact messages from the inbox: the reply is stored, marks the message handled, is audited
+// and its email queued, together; the email then goes out through the real Resend client to a local fake of
+// Resend's API (retried while the provider is down).
 const setup = await vi.hoisted(async () => {
   const { startFakeResend } = await import("../fakes/resend-server");
   const resend = await startFakeResend();
@@ -14,7 +14,16 @@ const setup = await vi.hoisted(async () => {
 import { submitContactMessage } from "#app/models/contact.server";
 import { action, loader } from "#app/routes/admin.contact";
 import { prisma } from "#app/utils/db.server";
-import { call, context, createUser, getRequest, postRequest, signedInCookie, uniqueEmail } from "#tests/helpers";
+import {
+  call,
+  context,
+  createUser,
+  deliverQueuedEmails,
+  getRequest,
+  postRequest,
+  signedInCookie,
+  uniqueEmail,
+} from "#tests/helpers";
 
 const { resend } = setup;
 afterAll(async () => {
@@ -71,6 +80,7 @@ describe("replying to contact messages", () => {
     expect(sent.status).toBe(302);
     expect(sent.location).toBe("/admin/contact?done=replied");
 
+    await deliverQueuedEmails();
     const [mail] = sentTo(email);
     expect(mail!.body.subject).toBe("Re: Can I pay with Orange Money?");
     expect(mail!.body.text).toContain("Orange Money is one of the manual top-up methods.");
@@ -82,7 +92,8 @@ describe("replying to contact messages", () => {
     expect(stored.handledAt).not.toBeNull();
     expect(stored.replies).toHaveLength(1);
     expect(stored.replies[0]).toMatchObject({ authorId: user.id, body: body.trim() });
-    expect(stored.replies[0]!.emailId).toBeTruthy();
+    const notification = await prisma.notification.findUniqueOrThrow({ where: { id: stored.replies[0]!.emailId! } });
+    expect(notification).toMatchObject({ kind: "contact-reply", status: "sent", payload: null, recipient: null });
 
     const events = await prisma.auditEvent.findMany({ where: { action: "contact.replied", targetId: id } });
     expect(events).toHaveLength(1);
@@ -104,6 +115,7 @@ describe("replying to contact messages", () => {
       const result = await call(action, postRequest("/admin/contact", { intent: "reply", id, body }, { cookie }));
       expect(result.status).toBe(302);
     }
+    await deliverQueuedEmails();
     expect(sentTo(email)).toHaveLength(2);
     expect(await prisma.contactReply.count({ where: { messageId: id } })).toBe(2);
     expect(await prisma.auditEvent.count({ where: { action: "contact.replied", targetId: id } })).toBe(2);
@@ -119,27 +131,45 @@ describe("replying to contact messages", () => {
       expect(data.replyTo).toBe(id);
       expect(data.result.error.body?.[0]).toMatch(/Write the reply first|Keep the reply under 5,000 characters/);
     }
+    await deliverQueuedEmails();
     expect(sentTo(email)).toHaveLength(0);
     const stored = await prisma.contactMessage.findUniqueOrThrow({ where: { id }, include: { replies: true } });
     expect(stored.handledAt).toBeNull();
     expect(stored.replies).toHaveLength(0);
   });
 
-  it("when the email provider fails, says so and changes nothing", async () => {
+  it("while the email provider is down, the reply is saved and shown as queued, then emailed when it is back", async () => {
     const { cookie } = await staff();
-    const { id } = await message("Provider down");
-    resend.failNext(500);
+    const { id, email } = await message("Provider down");
+    await deliverQueuedEmails(); // the acknowledgement of the message itself
+    const before = resend.requests.length;
     const result = await call(
       action,
-      postRequest("/admin/contact", { intent: "reply", id, body: "This will not arrive." }, { cookie }),
+      postRequest("/admin/contact", { intent: "reply", id, body: "This arrives later." }, { cookie }),
     );
-    expect(result.status).toBe(502);
-    const data = result.data as { result: { error: Record<string, string[]> } };
-    expect(data.result.error[""]?.[0]).toMatch(/could not be sent, so nothing was saved/);
+    expect(result.status).toBe(302);
+    expect(resend.requests.length).toBe(before); // the staff member never waited for the provider
     const stored = await prisma.contactMessage.findUniqueOrThrow({ where: { id }, include: { replies: true } });
-    expect(stored.handledAt).toBeNull();
-    expect(stored.replies).toHaveLength(0);
-    expect(await prisma.auditEvent.count({ where: { action: "contact.replied", targetId: id } })).toBe(0);
+    expect(stored.handledAt).not.toBeNull();
+    expect(stored.replies).toHaveLength(1);
+    expect(await prisma.auditEvent.count({ where: { action: "contact.replied", targetId: id } })).toBe(1);
+
+    resend.failNext(500);
+    expect(await deliverQueuedEmails()).toMatchObject({ retry: 1 });
+    const delivery = async () => {
+      const inbox = (await call(loader, getRequest("/admin/contact", { cookie }))).data as {
+        handled: Array<{ id: string; replies: Array<{ delivery: string }> }>;
+      };
+      return inbox.handled.find((row) => row.id === id)!.replies[0]!.delivery;
+    };
+    expect(await delivery()).toBe("queued");
+
+    await deliverQueuedEmails({ now: new Date(Date.now() + 2 * 60_000) });
+    expect(sentTo(email).map((request) => request.body.text)).toEqual([
+      expect.stringContaining("This arrives later."),
+      expect.stringContaining("This arrives later."),
+    ]); // the refused attempt, then the one that went through
+    expect(await delivery()).toBe("sent");
   });
 
   it("an unknown message is a 404, and a member cannot reply at all", async () => {

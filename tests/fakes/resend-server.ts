@@ -19,12 +19,14 @@ export type FakeResend = {
   requests: FakeResendRequest[];
   /** Makes the next request fail with this status and JSON body (a Resend-style error body by default). */
   failNext(status: number, body?: unknown): void;
+  /** Makes the next request hang: it is recorded, and never answered (a provider that times out). */
+  stallNext(): void;
   close(): Promise<void>;
 };
 
 export async function startFakeResend(): Promise<FakeResend> {
   const requests: FakeResendRequest[] = [];
-  const failures: Array<{ status: number; body: unknown }> = [];
+  const failures: Array<{ status: number; body: unknown } | "stall"> = [];
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,6 +48,7 @@ export async function startFakeResend(): Promise<FakeResend> {
       };
 
       const failure = failures.shift();
+      if (failure === "stall") return; // close() ends the connection
       if (failure) return reply(failure.status, failure.body);
       if (req.method === "POST" && path === "/emails") return reply(200, { id: randomUUID() });
       return reply(404, { statusCode: 404, name: "not_found", message: "The requested endpoint does not exist." });
@@ -61,6 +64,9 @@ export async function startFakeResend(): Promise<FakeResend> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    stallNext() {
+      failures.push("stall");
+    },
     failNext(status, body) {
       failures.push({
         status,

@@ -15,7 +15,16 @@ import { loader as queueLoader } from "#app/routes/admin.top-ups._index";
 import { action as requestAction } from "#app/routes/wallet.top-up.manual";
 import { prisma } from "#app/utils/db.server";
 import { env, parseEnv } from "#app/utils/env.server";
-import { BASE_URL, call, context, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
+import {
+  BASE_URL,
+  call,
+  context,
+  createUser,
+  deliverQueuedEmails,
+  getRequest,
+  postRequest,
+  signedInCookie,
+} from "#tests/helpers";
 
 const USD = (units: number) => BigInt(Math.round(units * 100)) * 10_000n;
 
@@ -166,6 +175,7 @@ describe("four eyes on manual top-ups", () => {
         after: expect.objectContaining({ approvals: 1, approvalsRequired: 2, creditedAmount: "80" }),
       }),
     ]);
+    await deliverQueuedEmails();
     expect(await prisma.outboxEmail.count({ where: { to: owner.email } })).toBe(0);
 
     // The queue and the detail page say so, and who approved.
@@ -211,6 +221,7 @@ describe("four eyes on manual top-ups", () => {
       actorId: second.id,
       after: expect.objectContaining({ approvedBy: [first.id, second.id], creditedAmount: "80" }),
     });
+    await deliverQueuedEmails();
     expect(await prisma.outboxEmail.count({ where: { to: owner.email, tag: "manual-topup-approved" } })).toBe(1);
 
     // Approving after it was credited changes nothing.

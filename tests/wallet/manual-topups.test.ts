@@ -30,7 +30,16 @@ import { prisma } from "#app/utils/db.server";
 import { checkReceipt, MAX_RECEIPT_BYTES, sniffFileType } from "#app/utils/file-type.server";
 import { createLocalDiskStorage, saveFile } from "#app/utils/storage.server";
 import { main as paymentMethodsMain } from "../../scripts/payment-methods";
-import { BASE_URL, call, context, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
+import {
+  BASE_URL,
+  call,
+  context,
+  createUser,
+  deliverQueuedEmails,
+  getRequest,
+  postRequest,
+  signedInCookie,
+} from "#tests/helpers";
 
 const USD = (units: string) => {
   const [whole, fraction = ""] = units.split(".");
@@ -133,7 +142,10 @@ async function storedObjects(): Promise<string[]> {
   return found;
 }
 
-const outbox = (to: string, tag: string) => prisma.outboxEmail.findMany({ where: { to, tag } });
+const outbox = async (to: string, tag: string) => {
+  await deliverQueuedEmails();
+  return prisma.outboxEmail.findMany({ where: { to, tag } });
+};
 
 // Every scenario must leave the ledger consistent.
 afterEach(async () => {

@@ -52,7 +52,15 @@ import {
   stripeEvent,
   type FakeCheckoutSession,
 } from "#tests/fakes/stripe-server";
-import { BASE_URL, call, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
+import {
+  BASE_URL,
+  call,
+  createUser,
+  deliverQueuedEmails,
+  getRequest,
+  postRequest,
+  signedInCookie,
+} from "#tests/helpers";
 
 const { fake, secret } = setup;
 /** Only used to sign test webhooks, exactly as Stripe's own SDK documents for tests. */
@@ -164,7 +172,8 @@ async function state(userId: string) {
   return { balance, checkouts, transfers, events, flags };
 }
 
-function receipts(email: string) {
+async function receipts(email: string) {
+  await deliverQueuedEmails();
   return prisma.outboxEmail.findMany({ where: { to: email, tag: "topup-receipt" } });
 }
 

@@ -24,7 +24,7 @@ import { loader as csvLoader } from "#app/routes/wallet.statement[.]csv";
 import { prisma } from "#app/utils/db.server";
 import { formatReport, main as ledgerCheckMain, runLedgerCheck } from "../../scripts/ledger-check";
 import { grantCredit, main as grantMain, validateGrant } from "../../scripts/wallet-grant";
-import { call, createUser, getRequest, postRequest, signedInCookie } from "#tests/helpers";
+import { call, createUser, deliverQueuedEmails, getRequest, postRequest, signedInCookie } from "#tests/helpers";
 
 const USD = (units: string) => {
   const [whole, fraction = ""] = units.split(".");
@@ -105,6 +105,7 @@ async function memberWithCookie(options: { verified?: boolean } = {}) {
 }
 
 async function lowBalanceEmails(to: string) {
+  await deliverQueuedEmails();
   return prisma.outboxEmail.findMany({ where: { to, tag: "low-balance" }, orderBy: { createdAt: "asc" } });
 }
 
