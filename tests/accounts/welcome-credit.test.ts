@@ -187,8 +187,11 @@ describe("welcome credit", () => {
       };
       await call(signupAction, postRequest("/signup", form), {}, context(freshIp()));
       const link = extractLink((await latestOutboxEmail(email, "verification"))!.text)!;
-      const path = new URL(link).pathname + new URL(link).search;
-      const result = await call(verifyLoader, new Request(BASE_URL + path), {}, context(ip));
+      const token = new URL(link).searchParams.get("token")!;
+      // Opening the link only shows the confirm button (ADR 0015); its POST verifies and credits.
+      const opened = await call(verifyLoader, new Request(link), {}, context(ip));
+      expect(opened.status).toBe(200);
+      const result = await call(verifyAction, postRequest("/verify", { intent: "link", token }), {}, context(ip));
       expect(result.status).toBe(302);
       const user = await prisma.user.findUniqueOrThrow({ where: { email } });
       balances.push(await balance(user.id));
