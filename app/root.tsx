@@ -13,6 +13,7 @@ import {
 import type { ReactNode } from "react";
 import { z } from "zod";
 import { AppHeader } from "#app/components/app-header";
+import { AppUrlNotice } from "#app/components/app-url-notice";
 import { GeneralErrorBoundary } from "#app/components/error-boundary";
 import { getAuth } from "#app/utils/auth.server";
 import { useNonce } from "#app/utils/csp-nonce";
@@ -39,7 +40,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
     ? { displayName: auth.user.displayName, role: auth.user.role, emailVerified: auth.user.emailVerified }
     : null;
   return data(
-    { user, devOutbox: !env.isProduction && !env.RESEND_API_KEY },
+    {
+      user,
+      devOutbox: !env.isProduction && !env.RESEND_API_KEY,
+      // Development accepts the address the browser used (server/http.ts); production only APP_URL's.
+      appOrigin: env.isProduction ? new URL(env.APP_URL).origin : null,
+    },
     auth.setCookie ? { headers: { "Set-Cookie": auth.setCookie } } : undefined,
   );
 }
@@ -59,6 +65,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-3">
           Skip to content
         </a>
+        <AppUrlNotice appOrigin={root?.appOrigin ?? null} />
         <AppHeader user={root?.user ?? null} />
         <main id="main" className="mx-auto w-full max-w-5xl flex-1 px-4 py-8 [overflow-wrap:anywhere]">
           {children}

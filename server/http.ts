@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
 import compression from "compression";
+import ipaddr from "ipaddr.js";
 import serveStatic from "serve-static";
 import { isForbiddenCrossOrigin } from "../app/utils/origin.server";
 import { compileTrust, forwardedClient, type TrustProxy } from "../app/utils/proxy-trust.server";
@@ -32,7 +33,12 @@ export type ListenerOptions = {
   production: boolean;
   /** `remix dev`: the page's live-reload script may open its websocket. */
   liveReload?: boolean;
-  onCrossOriginRefused?: (request: { method: string; path: string }) => void;
+  /**
+   * Development: also accept forms posted from the address the browser used (`127.0.0.1`, a LAN address),
+   * not only APP_URL's. Production keeps APP_URL alone and names a mismatch in the refusal.
+   */
+  acceptRequestHost?: boolean;
+  onCrossOriginRefused?: (request: CrossOriginRefusal) => void;
   /** The most bytes a request to this path may send (default: server/body.ts's per-route limits). */
   bodyLimit?: (pathname: string) => number;
   onError?: (error: unknown) => void;
@@ -54,6 +60,14 @@ export function contentSecurityPolicy(nonce: string, liveReload: boolean) {
 }
 
 const FILE_PATH = /\.[a-z0-9]+$/i;
+
+export type CrossOriginRefusal = {
+  method: string;
+  path: string;
+  origin: string | null;
+  /** Set when the page came from this very server under another address than APP_URL's. */
+  misconfiguredAppUrl: boolean;
+};
 
 type Next = (error?: unknown) => void;
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
@@ -81,21 +95,30 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     setSecurityHeaders(res, options.production);
     res.setHeader("Content-Security-Policy", contentSecurityPolicy(nonce, options.liveReload ?? false));
     const pathname = pathOf(req.url);
+    const forwarded = forwardedClient(req, trust);
+    const origin = header(req, "origin");
+    // The address the browser used for this request, as it would write it in Origin.
+    const requestOrigin = `${forwarded.protocol ?? (isEncrypted(req) ? "https" : "http")}://${forwarded.host ?? header(req, "host") ?? ""}`;
+    const allowedOrigins =
+      options.acceptRequestHost && isLocalHostName(requestOrigin)
+        ? [options.appOrigin, requestOrigin]
+        : [options.appOrigin];
     const refused = isForbiddenCrossOrigin(
-      {
-        method: req.method ?? "GET",
-        path: pathname,
-        origin: header(req, "origin"),
-        secFetchSite: header(req, "sec-fetch-site"),
-      },
-      [options.appOrigin],
+      { method: req.method ?? "GET", path: pathname, origin, secFetchSite: header(req, "sec-fetch-site") },
+      allowedOrigins,
     );
     if (refused) {
-      options.onCrossOriginRefused?.({ method: req.method ?? "GET", path: pathname });
+      const misconfiguredAppUrl = origin !== null && sameHost(origin, requestOrigin);
+      options.onCrossOriginRefused?.({ method: req.method ?? "GET", path: pathname, origin, misconfiguredAppUrl });
       discardRest(req, res);
       res.statusCode = 403;
       res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      res.end("Cross-origin request refused");
+      res.end(
+        misconfiguredAppUrl
+          ? `Cross-origin request refused: this page was opened at ${origin}, but the app's APP_URL is ${options.appOrigin}. ` +
+              `Open the app at ${options.appOrigin}, or set APP_URL to the address members use.`
+          : "Cross-origin request refused",
+      );
       return;
     }
     compress(req, res, (error) => {
@@ -120,7 +143,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
           body = limitedBody(req, limit, refuse);
           discardRestAfterAnswer(req, res, body);
         }
-        const client = forwardedClient(req, trust);
+        const client = forwarded;
         let request: Request;
         try {
           request = toFetchRequest(req, res, { forwarded: client, body: body?.stream ?? null, controller });
@@ -172,6 +195,32 @@ function withPrefixRemoved(req: IncomingMessage, prefix: string, serve: Middlewa
   });
 }
 
+function isEncrypted(req: IncomingMessage) {
+  return "encrypted" in req.socket && Boolean(req.socket.encrypted);
+}
+
+/**
+ * localhost, *.local and IP literals: the names a developer opens `npm run dev` at. Domain names stay
+ * refused even in development, so a DNS-rebinding page cannot post to a developer's machine.
+ */
+function isLocalHostName(origin: string) {
+  try {
+    const hostname = new URL(origin).hostname.replace(/^\[|\]$/g, "");
+    return hostname === "localhost" || hostname.endsWith(".local") || ipaddr.isValid(hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether two origins name the same host and port (the scheme may differ behind a TLS proxy). */
+function sameHost(a: string, b: string) {
+  try {
+    return new URL(a).host === new URL(b).host;
+  } catch {
+    return false;
+  }
+}
+
 function pathOf(url: string | undefined) {
   const end = url ? url.search(/[?#]/) : -1;
   return (end < 0 ? url : url!.slice(0, end)) || "/";
@@ -193,8 +242,7 @@ type FetchRequestParts = {
 /** The fetch `Request` Remix expects: full URL, every header, the body as a stream, and a signal that
  * aborts when the client goes away before its answer is complete. */
 export function toFetchRequest(req: IncomingMessage, res: ServerResponse, parts: FetchRequestParts = {}): Request {
-  const encrypted = "encrypted" in req.socket && Boolean(req.socket.encrypted);
-  const protocol = parts.forwarded?.protocol ?? (encrypted ? "https" : "http");
+  const protocol = parts.forwarded?.protocol ?? (isEncrypted(req) ? "https" : "http");
   const host = parts.forwarded?.host ?? header(req, "host") ?? "localhost";
   const headers = new Headers();
   const raw = req.rawHeaders;

@@ -22,7 +22,15 @@ const server = createServer(
     trustProxy: env.TRUST_PROXY,
     production: env.isProduction,
     liveReload: build.mode === "development",
-    onCrossOriginRefused: (request) => logger.warn("http.cross_origin_refused", request),
+    acceptRequestHost: build.mode === "development",
+    onCrossOriginRefused: (request) =>
+      request.misconfiguredAppUrl
+        ? logger.warn("http.cross_origin_refused.app_url_mismatch", {
+            ...request,
+            appUrl: env.APP_URL,
+            hint: "the browser used another address than APP_URL: set APP_URL to the address members use",
+          })
+        : logger.warn("http.cross_origin_refused", request),
     onError: (error) => logger.error("http.request_failed", { error }),
   }),
 );

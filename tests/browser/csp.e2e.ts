@@ -103,3 +103,21 @@ describe("Content-Security-Policy", () => {
     expect(await violations()).toEqual({ violations: [], consoleErrors: [] });
   });
 });
+
+describe("a page opened at another address than APP_URL", () => {
+  it("says up front that its forms will be refused, and where to go instead", async () => {
+    const page = suite.page(PHONE);
+    const elsewhere = app.url.replace("localhost", "127.0.0.1");
+    await page.goto(`${elsewhere}/login`);
+    await waitForHydration(page);
+    const notice = page.getByRole("alert").filter({ hasText: "forms sent from here will be refused" });
+    await expect(notice.textContent()).resolves.toContain(
+      `This page was opened at ${elsewhere}, but this app is set up for ${app.url}`,
+    );
+    expect(await notice.getByRole("link").getAttribute("href")).toBe(app.url);
+    // At APP_URL itself there is no notice.
+    await page.goto(`${app.url}/login`);
+    await waitForHydration(page);
+    expect(await page.getByText("forms sent from here will be refused").count()).toBe(0);
+  });
+});
