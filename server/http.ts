@@ -47,13 +47,14 @@ export type ListenerOptions = {
 /**
  * The Content-Security-Policy (docs/decisions/0014-csp-nonces.md): scripts from this origin, and inline
  * ones only with this request's nonce. Styles keep 'unsafe-inline': React's style attributes (progress
- * bars, chart colours) cannot carry a nonce. The live-reload socket only under `remix dev`.
+ * bars, chart colours) cannot carry a nonce. The live-reload socket only under `remix dev`, at whatever
+ * address the developer opened (localhost, 127.0.0.1, a LAN address).
  */
 export function contentSecurityPolicy(nonce: string, liveReload: boolean) {
   return (
     `default-src 'self'; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'unsafe-inline'; ` +
     "img-src 'self' data: blob:; media-src 'self' blob:; " +
-    (liveReload ? "connect-src 'self' ws://localhost:*; " : "connect-src 'self'; ") +
+    (liveReload ? "connect-src 'self' ws:; " : "connect-src 'self'; ") +
     "frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; " +
     "form-action 'self' https://accounts.google.com https://checkout.stripe.com"
   );
